@@ -1,0 +1,5 @@
+"""Entry point for `python -m coach`."""
+
+from coach.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""Lay out: place every segment and cue of a plan at an exact sample offset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from coach.plan import ClipInfo, Plan, Segment
+from coach.speech import SpeechLine
+from coach.timeline import Chapter, Event, Timeline
+
+# Clicks under speech drop to this gain so the words stay clear over the metronome.
+DUCKED_CLICK_GAIN = 0.3
+HISS_GAIN = 1.0
+
+
+def seconds_to_samples(seconds: float, sample_rate: int) -> int:
+    return int(round(seconds * sample_rate))
+
+
+def lay_out(
+    plan: Plan,
+    sample_rate: int,
+    clips: Mapping[SpeechLine, ClipInfo],
+    sound_lengths: Mapping[str, int],
+) -> Timeline:
+    """Turn `plan` into a timeline; `clips` and `sound_lengths` give lengths in samples."""
+    events: list[Event] = []
+    spans: dict[int, list[int]] = {}
+    cursor = 0
+    for segment in plan.segments:
+        length = _segment_length(segment, sample_rate, clips, sound_lengths)
+        for step in segment.steps:
+            span = spans.setdefault(step, [cursor, cursor])
+            span[1] = cursor + length
+        events.extend(_segment_events(segment, cursor, sample_rate, clips, sound_lengths))
+        cursor += length
+    events.sort(key=lambda e: (e.start, _KIND_ORDER[e.kind]))
+    # A cue may ring on past the last segment (a countdown's "one"); the session covers it.
+    length = max([cursor, *(e.end for e in events)])
+    chapters = [
+        Chapter(name, *spans.get(index, (cursor, cursor)))
+        for index, name in enumerate(plan.step_names)
+    ]
+    return Timeline(plan.title, sample_rate, length, chapters, _duck_clicks(events))
+
+
+_KIND_ORDER = {"sound": 0, "hiss": 1, "click": 2, "speech": 3}
+
+
+def _segment_length(
+    segment: Segment,
+    sample_rate: int,
+    clips: Mapping[SpeechLine, ClipInfo],
+    sound_lengths: Mapping[str, int],
+) -> int:
+    if segment.reps:
+        # The grid is exact: N reps of 60/tempo seconds, no drift whatever is spoken.
+        return seconds_to_samples(segment.reps * segment.period, sample_rate)
+    if segment.seconds is not None:
+        return seconds_to_samples(segment.seconds, sample_rate)
+    if segment.line is not None:
+        return clips[segment.line].length + seconds_to_samples(segment.gap, sample_rate)
+    return sound_lengths[segment.sound]
+
+
+def _segment_events(
+    segment: Segment,
+    start: int,
+    sample_rate: int,
+    clips: Mapping[SpeechLine, ClipInfo],
+    sound_lengths: Mapping[str, int],
+) -> list[Event]:
+    step = segment.step
+    events: list[Event] = []
+    if segment.line is not None:
+        clip = clips[segment.line]
+        events.append(Event(start, clip.length, "speech", clip.key, step, text=segment.line.text))
+    if segment.sound:
+        events.append(Event(start, sound_lengths[segment.sound], "sound", segment.sound, step))
+    for overlay in segment.overlays:
+        at = start + seconds_to_samples(overlay.at, sample_rate)
+        if overlay.kind == "speech" and overlay.line is not None:
+            clip = clips[overlay.line]
+            events.append(Event(at, clip.length, "speech", clip.key, step, text=overlay.line.text))
+        elif overlay.kind == "click":
+            source = "click-accent" if overlay.accent else "click"
+            events.append(
+                Event(at, sound_lengths[source], "click", source, step, accent=overlay.accent)
+            )
+        elif overlay.kind == "sound":
+            events.append(Event(at, sound_lengths[overlay.sound], "sound", overlay.sound, step))
+        elif overlay.kind == "hiss":
+            hiss = seconds_to_samples(overlay.seconds, sample_rate)
+            events.append(Event(at, hiss, "hiss", "hiss", step, gain=HISS_GAIN))
+    return events
+
+
+def _duck_clicks(events: list[Event]) -> list[Event]:
+    """Lower every click that sounds while speech is playing."""
+    spans = _merged(sorted((e.start, e.end) for e in events if e.kind == "speech"))
+    out: list[Event] = []
+    index = 0
+    for event in events:  # sorted by start, so the span pointer only moves forward
+        if event.kind == "click":
+            while index < len(spans) and spans[index][1] <= event.start:
+                index += 1
+            if index < len(spans) and spans[index][0] < event.end:
+                event = replace(event, gain=event.gain * DUCKED_CLICK_GAIN)
+        out.append(event)
+    return out
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,145 @@
+"""Syntax tree of a routine file: small dataclasses, each carrying its source position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coach.diagnostics import Position
+
+# Durations are float seconds; tempos are stored as the period of one rep in seconds.
+
+
+@dataclass
+class Text:
+    """Spoken or displayed text that may hold `{name}` placeholders; `{{`/`}}` are literal."""
+
+    raw: str
+    position: Position
+
+
+@dataclass
+class Setting:
+    """`tempo:`, `rate:`, `voice:` or `gap:`; value is period s, wpm, voice id or seconds."""
+
+    position: Position
+    key: str
+    value: float | int | str
+
+
+@dataclass
+class Say:
+    position: Position
+    text: Text
+
+
+@dataclass
+class Pause:
+    position: Position
+    seconds: float
+
+
+@dataclass
+class Hold:
+    position: Position
+    seconds: float
+    countdown: int | None = None
+    halfway: bool = False
+
+
+@dataclass
+class Breathe:
+    position: Position
+    count: int
+    inhale: float
+    exhale: float
+    hold_in: float = 0.0
+    hold_out: float = 0.0
+    hiss: bool = False
+
+
+@dataclass
+class Beat:
+    position: Position
+    word: Text
+
+
+@dataclass
+class CountEvery:
+    position: Position
+    every: int
+
+
+@dataclass
+class Repeat:
+    """N reps; `period` is None to use the current tempo. Beats/count come from its block."""
+
+    position: Position
+    count: int
+    period: float | None = None
+    beats: list[Beat] = field(default_factory=list)
+    count_every: CountEvery | None = None
+
+
+@dataclass
+class Sound:
+    """A built-in sound name (`chime`, `bell`, `tick`) or a file path relative to `base_dir`."""
+
+    position: Position
+    name: str
+    base_dir: str = "."
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.name in BUILTIN_SOUNDS
+
+
+@dataclass
+class Step:
+    position: Position
+    name: Text
+    body: list[Statement] = field(default_factory=list)
+
+
+@dataclass
+class For:
+    """`for NAME in: A, B, C:` with its block, and the optional `between:` block after it."""
+
+    position: Position
+    variable: str
+    items: list[str]
+    body: list[Statement] = field(default_factory=list)
+    between: list[Statement] = field(default_factory=list)
+
+
+@dataclass
+class Include:
+    """`include: FILE`; the loader fills `body` with the included file's statements."""
+
+    position: Position
+    path: str
+    body: list[Statement] = field(default_factory=list)
+
+
+Statement = Setting | Say | Pause | Hold | Breathe | Repeat | Sound | Step | For | Include
+
+BUILTIN_SOUNDS = ("chime", "bell", "tick")
+HEADER_TEXT_KEYS = ("title", "about", "equipment", "source")
+SETTING_KEYS = ("tempo", "rate", "voice", "gap")
+
+
+@dataclass
+class Header:
+    title: str = ""
+    about: str = ""
+    equipment: str = ""
+    source: str = ""
+    settings: list[Setting] = field(default_factory=list)
+
+
+@dataclass
+class Routine:
+    """A parsed routine file: its header and top-level statements."""
+
+    path: str
+    header: Header
+    body: list[Statement]

@@ -1,0 +1,82 @@
+"""The compiled plan: a routine flattened into segments, before speech lengths are known."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from coach.speech import SpeechLine
+
+OverlayKind = Literal["speech", "click", "sound", "hiss"]
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Something that sounds `at` seconds into its segment without taking time of its own."""
+
+    at: float
+    kind: OverlayKind
+    line: SpeechLine | None = None
+    accent: bool = False
+    sound: str = ""
+    seconds: float = 0.0  # only hiss: how long it lasts
+
+
+@dataclass
+class Segment:
+    """One stretch of the session, laid end to end with the others.
+
+    Its length is `seconds` when fixed (pause, hold, breathe, repeat); otherwise the
+    length of its spoken `line` plus `gap`, or of its `sound`.
+    """
+
+    steps: tuple[int, ...]
+    seconds: float | None = None
+    line: SpeechLine | None = None
+    gap: float = 0.0
+    sound: str = ""
+    overlays: list[Overlay] = field(default_factory=list)
+    # Reps fixed on a beat grid; kept so the duration stays exact in samples.
+    reps: int = 0
+    period: float = 0.0
+
+    @property
+    def step(self) -> int | None:
+        return self.steps[-1] if self.steps else None
+
+
+@dataclass
+class Plan:
+    title: str
+    step_names: list[str]
+    segments: list[Segment]
+
+    def speech_lines(self) -> list[SpeechLine]:
+        """Every line to synthesize, in order of first use, each once."""
+        seen: dict[SpeechLine, None] = {}
+        for segment in self.segments:
+            if segment.line is not None:
+                seen.setdefault(segment.line)
+            for overlay in segment.overlays:
+                if overlay.line is not None:
+                    seen.setdefault(overlay.line)
+        return list(seen)
+
+    def sound_names(self) -> list[str]:
+        """Every sound (built-in name or file path) the plan plays, each once."""
+        seen: dict[str, None] = {}
+        for segment in self.segments:
+            if segment.sound:
+                seen.setdefault(segment.sound)
+            for overlay in segment.overlays:
+                if overlay.kind == "sound":
+                    seen.setdefault(overlay.sound)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What layout needs to know of a rendered speech clip."""
+
+    key: str
+    length: int

@@ -1,0 +1,57 @@
+"""Render a timeline as a readable table of time, step and cue, for `coach show`."""
+
+from __future__ import annotations
+
+from coach.timeline import Event, Timeline
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes):d}:{rest:05.2f}"
+
+
+def click_runs(clicks: list[Event]) -> list[list[Event]]:
+    """Split clicks into runs on one regular grid within one step (one repeat, usually)."""
+    runs: list[list[Event]] = []
+    for click in clicks:
+        run = runs[-1] if runs else None
+        if run and run[-1].step == click.step:
+            gap = click.start - run[-1].start
+            if len(run) == 1 or abs(gap - (run[1].start - run[0].start)) <= 2:
+                run.append(click)
+                continue
+        runs.append([click])
+    return runs
+
+
+def cue(event: Event, rate: int) -> str:
+    if event.kind == "speech":
+        return f'"{event.text}"'
+    if event.kind == "hiss":
+        return f"Ssss exhale, {event.length / rate:.1f} s"
+    return f"sound: {event.source}"
+
+
+def timeline_table(timeline: Timeline) -> str:
+    """One row per cue in time order; each run of metronome clicks folds into one row."""
+    rate = timeline.sample_rate
+    names = [c.name for c in timeline.chapters]
+    rows: list[tuple[int, int, str]] = []
+    for run in click_runs([e for e in timeline.events if e.kind == "click"]):
+        every = (run[1].start - run[0].start) / rate if len(run) > 1 else 0.0
+        text = f"metronome: {len(run)} clicks, one every {every:.2f} s"
+        rows.append((run[0].start, _step(run[0], names), text))
+    for event in timeline.events:
+        if event.kind != "click":
+            rows.append((event.start, _step(event, names), cue(event, rate)))
+    rows.sort(key=lambda row: row[0])
+    steps = ["", *names]
+    lines = [f"{'time':>8}  {'step':<26}  cue"]
+    for start, step, text in rows:
+        lines.append(f"{clock(start / rate):>8}  {steps[step][:26]:<26}  {text}")
+    lines.append(f"{clock(timeline.duration):>8}  {'':<26}  end")
+    return "\n".join(lines)
+
+
+def _step(event: Event, names: list[str]) -> int:
+    return 0 if event.step is None else event.step + 1

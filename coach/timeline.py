@@ -1,0 +1,83 @@
+"""The timeline: every event of a session at an exact sample offset, with steps as chapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["speech", "click", "sound", "hiss"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that sounds: starts at sample `start` and lasts `length` samples.
+
+    `source` names the audio to play: a speech clip key, a built-in sound name
+    (`click`, `click-accent`, `chime`, `bell`, `tick`), a sound file path, or
+    `hiss` (synthesized to the event's length). `gain` scales it (clicks are
+    ducked under speech).
+    """
+
+    start: int
+    length: int
+    kind: EventKind
+    source: str
+    step: int | None = None
+    text: str = ""
+    accent: bool = False
+    gain: float = 1.0
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass
+class Timeline:
+    title: str
+    sample_rate: int
+    length: int
+    chapters: list[Chapter] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.length / self.sample_rate
+
+    def seconds(self, samples: int) -> float:
+        return round(samples / self.sample_rate, 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The shape `coach show --json` prints."""
+        return {
+            "title": self.title,
+            "duration": self.seconds(self.length),
+            "sample_rate": self.sample_rate,
+            "steps": [
+                {"name": c.name, "start": self.seconds(c.start), "end": self.seconds(c.end)}
+                for c in self.chapters
+            ],
+            "events": [self._event_dict(e) for e in self.events],
+        }
+
+    def _event_dict(self, event: Event) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "start": self.seconds(event.start),
+            "duration": self.seconds(event.length),
+            "kind": event.kind,
+        }
+        if event.kind == "speech":
+            out["text"] = event.text
+        elif event.kind == "click":
+            out["accent"] = event.accent
+        elif event.kind == "sound":
+            out["name"] = event.source
+        out["step"] = event.step
+        return out
