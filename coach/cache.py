@@ -1,0 +1,277 @@
+"""Clip cache: content-addressed speech clips on disk, written atomically and checksummed."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import struct
+import sys
+import tempfile
+import threading
+import wave
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from coach.diagnostics import SpeechError
+from coach.speech import SpeechEngine, SpeechLine
+
+#: Part of every key: bump it when the stored clip format or the key recipe changes.
+FORMAT_VERSION = "coach-clip-1"
+#: Environment variable naming the cache directory (the CLI's --cache-dir beats it).
+CACHE_DIR_ENV = "COACH_CACHE_DIR"
+
+_CHECKSUM_CHUNK = b"csum"
+_RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"
+_FMT = struct.Struct("<4sIHHIIHH")  # the whole fmt chunk
+_CHUNK = struct.Struct("<4sI")  # a chunk header: id, size
+_HEADER_SIZE = _RIFF.size + _FMT.size + _CHUNK.size  # 44: where the samples start
+_TRAILER_SIZE = _CHUNK.size + 32  # checksum chunk: header, sha256
+
+
+class CacheError(SpeechError):
+    """The clip cache directory cannot be created, read or written."""
+
+
+class ClipCache:
+    """Speech clips keyed by sha256(format version, engine name, engine version, voice, rate,
+    text), stored as `directory / f"{key}.wav"`.
+
+    Each clip is a mono 16-bit PCM WAV with an extra `csum` chunk after `data` holding a
+    sha256 of the key and everything between the RIFF header and that chunk. Python's `wave`
+    module and audio tools read the file as usual; `load` checks sizes and checksum and renders
+    a clip again if anything is off. New clips are written to a temporary file in the same
+    directory and linked into place only when complete, so readers never see a torn clip; when
+    two processes render the same clip at once, the first one published wins and both use it.
+    """
+
+    def __init__(self, directory: Path, engine: SpeechEngine) -> None:
+        self.directory = Path(directory)
+        self.engine = engine
+        self.hits = 0  # clips served from disk
+        self.misses = 0  # clips rendered by the engine
+        self.repairs = 0  # damaged clips found on disk (each also counts as a miss)
+
+    def key(self, line: SpeechLine) -> str:
+        parts = [
+            FORMAT_VERSION,
+            self.engine.name,
+            self.engine.version(),
+            line.voice,
+            line.rate,
+            line.text,
+        ]
+        blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def path(self, line: SpeechLine) -> Path:
+        return self.path_for_key(self.key(line))
+
+    def path_for_key(self, key: str) -> Path:
+        return self.directory / f"{key}.wav"
+
+    def load(self, line: SpeechLine) -> tuple[np.ndarray, int]:
+        """Mono int16 samples and their sample rate for `line`, rendering them on a miss."""
+        key = self.key(line)
+        final = self.path_for_key(key)
+        try:
+            clip = read_clip(final, key)
+        except FileNotFoundError:
+            clip = None
+        else:
+            if clip is None:
+                self.repairs += 1
+        if clip is not None:
+            self.hits += 1
+            return clip
+        self.misses += 1
+        return self._render(line, key, final)
+
+    def _render(self, line: SpeechLine, key: str, final: Path) -> tuple[np.ndarray, int]:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.directory, prefix=f".{key[:16]}.", suffix=".tmp")
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write to the clip cache directory {self.directory}: "
+                f"{exc.strerror or exc}; choose another one with --cache-dir or {CACHE_DIR_ENV}"
+            ) from exc
+        os.close(fd)
+        temp = Path(name)
+        try:
+            self.engine.synthesize(line, temp)
+            samples, rate = read_engine_wav(temp)
+            data = encode_clip(samples, rate, key)
+            try:
+                with open(temp, "wb") as f:
+                    f.write(data)
+                _make_readable(temp)
+                return self._publish(temp, final, key, samples, rate)
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot write the clip {final.name} in the clip cache directory "
+                    f"{self.directory}: {exc.strerror or exc}"
+                ) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+    def _publish(
+        self, temp: Path, final: Path, key: str, samples: np.ndarray, rate: int
+    ) -> tuple[np.ndarray, int]:
+        """Put the complete clip at `temp` under `final`; return the clip that is there."""
+        try:
+            os.link(temp, final)  # atomic, and fails if another writer got there first
+        except FileExistsError:
+            existing = _read_or_none(final, key)
+            if existing is not None:
+                return existing  # first writer wins: every process uses the same clip
+            os.replace(temp, final)  # the clip there is damaged
+        except OSError:
+            os.replace(temp, final)  # no hard links on this file system
+        return samples, rate
+
+
+def read_clip(path: Path, key: str) -> tuple[np.ndarray, int] | None:
+    """A stored clip's samples and rate, or None if the file is damaged in any way.
+
+    FileNotFoundError propagates; other read errors raise CacheError.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CacheError(f"cannot read the cached clip {path}: {exc.strerror or exc}") from exc
+    return decode_clip(data, key)
+
+
+def _read_or_none(path: Path, key: str) -> tuple[np.ndarray, int] | None:
+    try:
+        return read_clip(path, key)
+    except (FileNotFoundError, CacheError):
+        return None
+
+
+def encode_clip(samples: np.ndarray, sample_rate: int, key: str) -> bytes:
+    """A mono 16-bit PCM WAV of `samples` followed by a checksum chunk bound to `key`."""
+    pcm = np.asarray(samples, dtype="<i2").tobytes()
+    riff = _RIFF.pack(b"RIFF", _HEADER_SIZE - 8 + len(pcm) + _TRAILER_SIZE, b"WAVE")
+    # PCM, mono, rate, byte rate, block align, bits per sample
+    fmt = _FMT.pack(b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
+    data = _CHUNK.pack(b"data", len(pcm))
+    digest = _digest(key, fmt + data, pcm)
+    return riff + fmt + data + pcm + _CHUNK.pack(_CHECKSUM_CHUNK, 32) + digest
+
+
+def decode_clip(data: bytes, key: str) -> tuple[np.ndarray, int] | None:
+    """Inverse of `encode_clip`; None unless every size, field and the checksum are right."""
+    if len(data) < _HEADER_SIZE + _TRAILER_SIZE:
+        return None
+    riff, size, wave_id = _RIFF.unpack_from(data, 0)
+    fmt_fields = _FMT.unpack_from(data, _RIFF.size)
+    data_id, data_size = _CHUNK.unpack_from(data, _RIFF.size + _FMT.size)
+    rate = fmt_fields[4]
+    end = _HEADER_SIZE + data_size
+    if (
+        (riff, wave_id, data_id) != (b"RIFF", b"WAVE", b"data")
+        or size != len(data) - 8
+        or fmt_fields != (b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
+        or rate <= 0
+        or data_size == 0
+        or data_size % 2
+        or end + _TRAILER_SIZE != len(data)
+    ):
+        return None
+    if _CHUNK.unpack_from(data, end) != (_CHECKSUM_CHUNK, 32):
+        return None
+    pcm = data[_HEADER_SIZE:end]
+    if _digest(key, data[_RIFF.size : _HEADER_SIZE], pcm) != data[end + _CHUNK.size :]:
+        return None
+    return np.frombuffer(pcm, dtype="<i2").astype(np.int16), rate
+
+
+def _digest(key: str, fmt_and_data_header: bytes, pcm: bytes) -> bytes:
+    h = hashlib.sha256(key.encode("ascii"))
+    h.update(fmt_and_data_header)
+    h.update(pcm)
+    return h.digest()
+
+
+def read_engine_wav(path: Path) -> tuple[np.ndarray, int]:
+    """An engine's PCM WAV as mono int16 samples and its rate.
+
+    Mono 16-bit input (espeak-ng's format) is returned exactly as written; other widths are
+    scaled to 16 bits and several channels are averaged.
+    """
+    try:
+        with wave.open(str(path), "rb") as w:
+            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except (wave.Error, EOFError, OSError) as exc:
+        raise SpeechError(f"the text-to-speech engine wrote an unreadable WAV: {exc}") from exc
+    if width == 2:
+        values = np.frombuffer(raw, dtype="<i2").astype(np.int32)
+    elif width == 1:
+        values = (np.frombuffer(raw, dtype=np.uint8).astype(np.int32) - 128) << 8
+    elif width == 3:
+        b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        values = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)) >> 16
+    elif width == 4:
+        values = np.frombuffer(raw, dtype="<i4").astype(np.int64) >> 16
+    else:
+        raise SpeechError(f"the text-to-speech engine wrote {width * 8}-bit audio (unsupported)")
+    if channels > 1:
+        frames = len(values) // channels
+        values = np.round(values[: frames * channels].reshape(frames, channels).mean(axis=1))
+    samples = np.asarray(values).astype(np.int16)
+    if len(samples) == 0 or rate <= 0:
+        raise SpeechError("the text-to-speech engine wrote an empty clip")
+    return samples, rate
+
+
+_umask_lock = threading.Lock()
+_umask: int | None = None
+
+
+def _make_readable(path: Path) -> None:
+    """mkstemp creates 0600 files; give clips the permissions a normal file would have."""
+    global _umask
+    if os.name != "posix":
+        return
+    with _umask_lock:
+        if _umask is None:
+            _umask = os.umask(0o022)
+            os.umask(_umask)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o666 & ~_umask)
+
+
+def default_cache_dir(
+    environ: Mapping[str, str] | None = None, package_root: Path | None = None
+) -> Path:
+    """Where clips go unless the CLI says otherwise.
+
+    1. $COACH_CACHE_DIR if set;
+    2. `audio_cache/` of the source checkout coach runs from (the directory holding the `coach`
+       package also holds pyproject.toml and audio_cache/);
+    3. the user cache directory: $XDG_CACHE_HOME/coach or ~/.cache/coach (on macOS
+       ~/Library/Caches/coach, on Windows %LOCALAPPDATA%\\coach\\Cache).
+    """
+    env = os.environ if environ is None else environ
+    configured = env.get(CACHE_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser().absolute()
+    root = package_root if package_root is not None else Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "audio_cache").is_dir():
+        return root / "audio_cache"
+    if sys.platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "coach" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "coach"
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "coach"

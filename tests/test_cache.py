@@ -1,0 +1,379 @@
+"""Tests of the clip cache on the real engine (pyttsx3 over espeak-ng)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import coach.cache as cache_module
+from coach.cache import CacheError, ClipCache, decode_clip, default_cache_dir
+from coach.diagnostics import CoachError, SpeechError
+from coach.speech import Pyttsx3Engine, SpeechEngine, SpeechLine, Voice
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE = SpeechLine("Breathe in slowly", None, 175)
+
+
+class CountingEngine:
+    """The real engine, counting the clips it is asked to synthesize; the version can be
+    overridden to stand for an engine upgrade."""
+
+    def __init__(self, inner: SpeechEngine, version: str | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._version = version
+        self.calls: list[SpeechLine] = []
+
+    def version(self) -> str:
+        return self._version if self._version is not None else self.inner.version()
+
+    def voices(self) -> list[Voice]:
+        return self.inner.voices()
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        self.calls.append(line)
+        self.inner.synthesize(line, path)
+
+
+@pytest.fixture(scope="module")
+def real_engine() -> Pyttsx3Engine:
+    return Pyttsx3Engine()
+
+
+@pytest.fixture
+def engine(real_engine: Pyttsx3Engine) -> CountingEngine:
+    return CountingEngine(real_engine)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, engine: CountingEngine) -> ClipCache:
+    return ClipCache(tmp_path / "cache", engine)
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+# --- hits and misses -------------------------------------------------------------------------
+
+
+def test_miss_renders_the_clip(cache: ClipCache, engine: CountingEngine) -> None:
+    samples, rate = cache.load(LINE)
+    assert (engine.calls, cache.misses, rate) == ([LINE], 1, 22050)
+    assert samples.dtype == np.int16 and len(samples) > rate // 4
+
+
+def test_miss_stores_the_clip_under_its_key(cache: ClipCache) -> None:
+    cache.load(LINE)
+    assert files(cache.directory) == [f"{cache.key(LINE)}.wav"]
+
+
+def test_hit_does_not_render_again(cache: ClipCache, engine: CountingEngine) -> None:
+    first, _ = cache.load(LINE)
+    again = ClipCache(cache.directory, engine)
+    second, _ = again.load(LINE)
+    assert (len(engine.calls), again.hits, again.misses) == (1, 1, 0)
+    assert np.array_equal(first, second)
+
+
+def test_missing_cache_directory_is_created(tmp_path: Path, engine: CountingEngine) -> None:
+    cache = ClipCache(tmp_path / "a" / "b" / "c", engine)
+    cache.load(LINE)
+    assert cache.path(LINE).is_file()
+
+
+def test_stored_clip_is_a_wav_that_the_wave_module_reads(cache: ClipCache) -> None:
+    samples, _ = cache.load(LINE)
+    with wave.open(str(cache.path(LINE)), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 22050)
+        assert np.array_equal(np.frombuffer(w.readframes(w.getnframes()), "<i2"), samples)
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        SpeechLine("Breathe in slowly", "gmw/en-us", 175),
+        SpeechLine("Breathe in slowly", None, 176),
+        SpeechLine("Breathe in slowly.", None, 175),
+        SpeechLine("Breathe in slowly", "None", 175),
+    ],
+    ids=["voice", "rate", "text", "none-vs-string-none"],
+)
+def test_key_changes_with_each_part_of_the_line(cache: ClipCache, other: SpeechLine) -> None:
+    assert cache.key(other) != cache.key(LINE)
+
+
+def test_key_changes_with_engine_version(tmp_path: Path, real_engine: Pyttsx3Engine) -> None:
+    old = ClipCache(tmp_path, CountingEngine(real_engine, version="espeak-ng 1.51"))
+    new = ClipCache(tmp_path, CountingEngine(real_engine, version="espeak-ng 1.52"))
+    assert old.key(LINE) != new.key(LINE)
+
+
+def test_key_changes_with_format_version(cache: ClipCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = cache.key(LINE)
+    monkeypatch.setattr(cache_module, "FORMAT_VERSION", "coach-clip-test")
+    assert cache.key(LINE) != before
+
+
+def test_key_is_stable(cache: ClipCache) -> None:
+    assert cache.key(LINE) == cache.key(SpeechLine("Breathe in slowly", None, 175))
+    assert len(cache.key(LINE)) == 64
+
+
+def test_engine_upgrade_renders_again(tmp_path: Path, real_engine: Pyttsx3Engine) -> None:
+    ClipCache(tmp_path, CountingEngine(real_engine, version="v1")).load(LINE)
+    upgraded = ClipCache(tmp_path, CountingEngine(real_engine, version="v2"))
+    upgraded.load(LINE)
+    assert upgraded.misses == 1
+
+
+# --- atomic writes ---------------------------------------------------------------------------
+
+
+def test_no_temporary_files_are_left_after_rendering(cache: ClipCache) -> None:
+    for text in ["One", "Two", "Three"]:
+        cache.load(SpeechLine(text, None, 175))
+    names = files(cache.directory)
+    assert len(names) == 3
+    assert all(name.endswith(".wav") and not name.startswith(".") for name in names)
+
+
+def test_synthesis_failure_leaves_no_files(cache: ClipCache) -> None:
+    with pytest.raises(SpeechError, match="unknown voice"):
+        cache.load(SpeechLine("Hello", "no-such-voice", 175))
+    assert files(cache.directory) == []
+
+
+class TruncatingEngine(CountingEngine):
+    """Real synthesis, then the output is cut short: an engine that wrote a broken file."""
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        super().synthesize(line, path)
+        with open(path, "r+b") as f:
+            f.truncate(30)
+
+
+def test_broken_engine_output_is_not_stored(tmp_path: Path, real_engine: Pyttsx3Engine) -> None:
+    cache = ClipCache(tmp_path, TruncatingEngine(real_engine))
+    with pytest.raises(SpeechError):
+        cache.load(LINE)
+    assert files(tmp_path) == []
+
+
+class LosingRaceEngine(CountingEngine):
+    """While this engine works, another process publishes the same clip; then this engine
+    either fails or finishes."""
+
+    def __init__(self, inner: SpeechEngine, directory: Path, fail: bool) -> None:
+        super().__init__(inner)
+        self.directory = directory
+        self.fail = fail
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        ClipCache(self.directory, self.inner).load(line)  # the other process wins
+        if self.fail:
+            raise SpeechError("synthesis failed")
+        super().synthesize(line, path)
+
+
+def test_failed_render_does_not_touch_an_existing_good_clip(
+    tmp_path: Path, real_engine: Pyttsx3Engine
+) -> None:
+    cache = ClipCache(tmp_path, LosingRaceEngine(real_engine, tmp_path, fail=True))
+    with pytest.raises(SpeechError):
+        cache.load(LINE)
+    assert files(tmp_path) == [f"{cache.key(LINE)}.wav"]
+    assert decode_clip(cache.path(LINE).read_bytes(), cache.key(LINE)) is not None
+
+
+def test_first_published_clip_wins(tmp_path: Path, real_engine: Pyttsx3Engine) -> None:
+    cache = ClipCache(tmp_path, LosingRaceEngine(real_engine, tmp_path, fail=False))
+    samples, _ = cache.load(LINE)
+    stored = decode_clip(cache.path(LINE).read_bytes(), cache.key(LINE))
+    assert stored is not None and np.array_equal(stored[0], samples)
+    assert files(tmp_path) == [f"{cache.key(LINE)}.wav"]
+
+
+# --- damaged clips ---------------------------------------------------------------------------
+
+
+def damage_and_reload(cache: ClipCache, damage) -> ClipCache:
+    cache.load(LINE)
+    path = cache.path(LINE)
+    path.write_bytes(damage(path.read_bytes()))
+    fresh = ClipCache(cache.directory, cache.engine)
+    fresh.load(LINE)
+    return fresh
+
+
+def test_truncated_clip_is_rendered_again(cache: ClipCache) -> None:
+    fresh = damage_and_reload(cache, lambda data: data[: len(data) // 2])
+    assert (fresh.misses, fresh.repairs) == (1, 1)
+
+
+def test_bit_flipped_clip_is_rendered_again(cache: ClipCache) -> None:
+    def flip(data: bytes) -> bytes:
+        middle = len(data) // 2
+        return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1 :]
+
+    fresh = damage_and_reload(cache, flip)
+    assert (fresh.misses, fresh.repairs) == (1, 1)
+
+
+def test_zero_byte_clip_is_rendered_again(cache: ClipCache) -> None:
+    fresh = damage_and_reload(cache, lambda data: b"")
+    assert (fresh.misses, fresh.repairs) == (1, 1)
+
+
+def test_repaired_clip_is_valid_on_disk(cache: ClipCache) -> None:
+    damage_and_reload(cache, lambda data: data[:100])
+    assert decode_clip(cache.path(LINE).read_bytes(), cache.key(LINE)) is not None
+
+
+def test_clip_with_extra_bytes_is_rendered_again(cache: ClipCache) -> None:
+    fresh = damage_and_reload(cache, lambda data: data + b"\0\0")
+    assert fresh.repairs == 1
+
+
+@pytest.mark.parametrize("offset", [4, 22, 24, 40, 44, -40, -1], ids=lambda o: f"byte{o}")
+def test_any_flipped_byte_is_detected(cache: ClipCache, offset: int) -> None:
+    cache.load(LINE)
+    data = bytearray(cache.path(LINE).read_bytes())
+    data[offset] ^= 0x10
+    assert decode_clip(bytes(data), cache.key(LINE)) is None
+
+
+def test_clip_under_another_key_is_rejected(cache: ClipCache) -> None:
+    cache.load(LINE)
+    other = cache.key(SpeechLine("Breathe out", None, 175))
+    assert decode_clip(cache.path(LINE).read_bytes(), other) is None
+
+
+# --- sharing and errors ----------------------------------------------------------------------
+
+WORKER = """
+import hashlib, json, sys, time
+from pathlib import Path
+from coach.cache import ClipCache
+from coach.speech import Pyttsx3Engine, SpeechLine
+
+directory, go = Path(sys.argv[1]), Path(sys.argv[2])
+engine = Pyttsx3Engine()
+engine.voices()  # start the engine before the race
+while not go.exists():
+    time.sleep(0.001)
+cache = ClipCache(directory, engine)
+clips = {}
+for i in range(25):
+    line = SpeechLine(f"Rep {i} of twenty five", None, 175)
+    samples, rate = cache.load(line)
+    clips[cache.key(line)] = [hashlib.sha256(samples.tobytes()).hexdigest(), rate]
+print(json.dumps({"clips": clips, "misses": cache.misses}))
+"""
+
+
+def test_two_processes_sharing_a_cache_get_identical_valid_clips(tmp_path: Path) -> None:
+    directory, go = tmp_path / "cache", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(directory), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    time.sleep(0.5)
+    go.touch()
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        results.append(json.loads(out)["clips"])
+    assert results[0] == results[1]
+    assert len(results[0]) == 25
+    assert files(directory) == sorted(f"{key}.wav" for key in results[0])
+    for key, (digest, _) in results[0].items():
+        stored = decode_clip((directory / f"{key}.wav").read_bytes(), key)
+        assert stored is not None
+        assert hashlib.sha256(stored[0].tobytes()).hexdigest() == digest
+
+
+def test_unwritable_cache_directory_raises_a_coach_error_naming_it(
+    tmp_path: Path, engine: CountingEngine
+) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where a directory should be")
+    directory = tmp_path / "not-a-dir" / "cache"
+    with pytest.raises(CoachError, match="not-a-dir/cache"):
+        ClipCache(directory, engine).load(LINE)
+
+
+def test_unwritable_cache_directory_error_is_a_cache_error(
+    tmp_path: Path, engine: CountingEngine
+) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(CacheError):
+        ClipCache(tmp_path / "file", engine).load(LINE)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anyway")
+def test_read_only_cache_directory_raises_cache_error(
+    tmp_path: Path, engine: CountingEngine
+) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        with pytest.raises(CacheError, match="ro"):
+            ClipCache(directory, engine).load(LINE)
+    finally:
+        directory.chmod(0o755)
+
+
+# --- default directory -----------------------------------------------------------------------
+
+
+def test_default_cache_dir_honours_the_environment_variable(tmp_path: Path) -> None:
+    assert default_cache_dir({"COACH_CACHE_DIR": str(tmp_path / "x")}) == tmp_path / "x"
+
+
+def test_default_cache_dir_is_audio_cache_of_a_checkout(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "audio_cache").mkdir()
+    assert default_cache_dir({}, package_root=tmp_path) == tmp_path / "audio_cache"
+
+
+def test_default_cache_dir_of_this_checkout() -> None:
+    assert default_cache_dir({}) == ROOT / "audio_cache"
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG layout")
+def test_default_cache_dir_outside_a_checkout_uses_xdg_cache_home(tmp_path: Path) -> None:
+    environ = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    assert default_cache_dir(environ, package_root=tmp_path) == tmp_path / "xdg" / "coach"
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG layout")
+def test_default_cache_dir_falls_back_to_dot_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir({}, package_root=tmp_path) == tmp_path / "home" / ".cache" / "coach"
+
+
+def test_cache_error_is_a_speech_error() -> None:
+    assert issubclass(CacheError, SpeechError)

@@ -1,0 +1,322 @@
+"""Tests of the speech stage on the real engine (pyttsx3 over espeak-ng)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.cache import ClipCache
+from coach.diagnostics import CoachError, SpeechError
+from coach.speech import (
+    SILENCE_PAD_SECONDS,
+    SILENCE_THRESHOLD,
+    Clip,
+    Pyttsx3Engine,
+    SpeechEngine,
+    SpeechLine,
+    Voice,
+    render_speech,
+    resample,
+    trim_silence,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = 22050
+
+
+class CountingEngine:
+    """The real engine, counting the clips it is asked to synthesize."""
+
+    def __init__(self, inner: SpeechEngine) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[SpeechLine] = []
+
+    def version(self) -> str:
+        return self.inner.version()
+
+    def voices(self) -> list[Voice]:
+        return self.inner.voices()
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        self.calls.append(line)
+        self.inner.synthesize(line, path)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Pyttsx3Engine:
+    return Pyttsx3Engine()
+
+
+def synth(engine: Pyttsx3Engine, tmp_path: Path, line: SpeechLine, name: str = "clip.wav"):
+    path = tmp_path / name
+    engine.synthesize(line, path)
+    with wave.open(str(path), "rb") as w:
+        params = w.getparams()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    return params, samples
+
+
+def line(text: str = "Breathe in slowly", voice: str | None = None, rate: int = 175):
+    return SpeechLine(text, voice, rate)
+
+
+# --- engine ----------------------------------------------------------------------------------
+
+
+def test_importing_coach_speech_does_not_import_pyttsx3() -> None:
+    code = "import sys, coach.speech, coach.cache; print('pyttsx3' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_engine_satisfies_the_protocol(engine: Pyttsx3Engine) -> None:
+    assert isinstance(engine, SpeechEngine)
+
+
+def test_voices_include_gmw_en_us(engine: Pyttsx3Engine) -> None:
+    voices = {v.id: v for v in engine.voices()}
+    assert "gmw/en-us" in voices
+    assert voices["gmw/en-us"].languages == ("en-us",)
+
+
+def test_version_names_espeak_ng_and_pyttsx3(engine: Pyttsx3Engine) -> None:
+    assert engine.version() == "pyttsx3 2.99; espeak-ng 1.51"
+
+
+def test_clip_is_22050_hz_mono_16_bit(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    params, _ = synth(engine, tmp_path, line())
+    assert (params.framerate, params.nchannels, params.sampwidth) == (RATE, 1, 2)
+
+
+def test_clip_is_not_silent(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    _, samples = synth(engine, tmp_path, line())
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    assert rms > 500
+
+
+def test_longer_text_gives_longer_clip(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    _, short = synth(engine, tmp_path, line("Relax"), "short.wav")
+    _, long = synth(engine, tmp_path, line("Relax your shoulders and let them sink"), "long.wav")
+    assert len(long) > 2 * len(short)
+
+
+def test_higher_rate_gives_shorter_clip_every_time(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    # Alternating rates: pyttsx3's espeak driver can drop a rate change if it races with the
+    # previous clip, so check more than the first change.
+    text = "Move the balls a little higher"
+    rates = [120, 300, 120, 300, 120, 300]
+    lengths = [
+        len(synth(engine, tmp_path, line(text, rate=r), f"{i}.wav")[1]) for i, r in enumerate(rates)
+    ]
+    for slow, fast in zip(lengths[0::2], lengths[1::2], strict=True):
+        assert fast * 1.8 < slow
+
+
+def test_voice_is_applied(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    # British and American English differ in "ask", "after", "last", "dance"
+    text = "Ask after the last dance"
+    _, gb = synth(engine, tmp_path, line(text, voice="gmw/en"), "gb.wav")
+    _, us = synth(engine, tmp_path, line(text, voice="gmw/en-us"), "us.wav")
+    _, gb2 = synth(engine, tmp_path, line(text, voice="gmw/en"), "gb2.wav")
+    assert abs(len(gb) - len(gb2)) < abs(len(gb) - len(us))
+
+
+def test_long_text_is_complete_when_synthesize_returns(
+    engine: Pyttsx3Engine, tmp_path: Path
+) -> None:
+    # pyttsx3's runAndWait returns before espeak-ng has finished a long text.
+    text = " ".join(["Breathe in through the nose, and out through the mouth."] * 20)
+    params, samples = synth(engine, tmp_path, line(text, rate=300))
+    assert params.nframes / RATE > 20
+
+
+def test_synthesize_prints_nothing(
+    engine: Pyttsx3Engine, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    synth(engine, tmp_path, line("Nothing on standard output, please. " * 10))
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+
+def test_synthesize_replaces_an_existing_file(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    (tmp_path / "clip.wav").write_bytes(b"stale")
+    params, _ = synth(engine, tmp_path, line())
+    assert params.nframes > RATE // 4
+
+
+def test_unknown_voice_raises_speech_error_with_did_you_mean(
+    engine: Pyttsx3Engine, tmp_path: Path
+) -> None:
+    with pytest.raises(SpeechError, match=r"unknown voice 'gmw/en-uss'.*did you mean 'gmw/en-us'"):
+        engine.synthesize(line(voice="gmw/en-uss"), tmp_path / "clip.wav")
+
+
+def test_voice_without_family_suggests_the_full_id(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    with pytest.raises(SpeechError, match=r"did you mean 'gmw/en-us'"):
+        engine.synthesize(line(voice="en-us"), tmp_path / "clip.wav")
+
+
+def test_check_voice_rejects_an_unknown_voice(engine: Pyttsx3Engine) -> None:
+    with pytest.raises(SpeechError, match=r"did you mean 'gmw/en-us'"):
+        engine.check_voice("gmw/en-uss")
+
+
+def test_check_voice_accepts_an_installed_voice(engine: Pyttsx3Engine) -> None:
+    engine.check_voice("gmw/en-us")
+
+
+def test_unknown_voice_writes_no_file(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    with pytest.raises(SpeechError):
+        engine.synthesize(line(voice="klingon"), tmp_path / "clip.wav")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_text_raises_speech_error(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    with pytest.raises(SpeechError, match="nothing to say"):
+        engine.synthesize(line("   "), tmp_path / "clip.wav")
+
+
+def test_non_positive_rate_raises_speech_error(engine: Pyttsx3Engine, tmp_path: Path) -> None:
+    with pytest.raises(SpeechError, match="rate"):
+        engine.synthesize(line(rate=0), tmp_path / "clip.wav")
+
+
+def test_engine_that_cannot_start_raises_speech_error() -> None:
+    with pytest.raises(SpeechError, match="could not start"):
+        Pyttsx3Engine(driver="no_such_driver").voices()
+
+
+MISSING_ESPEAK = """
+import ctypes
+load = ctypes.cdll.LoadLibrary
+
+def refuse_espeak(name):
+    if "espeak" in str(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    return load(name)
+
+ctypes.cdll.LoadLibrary = refuse_espeak  # as if espeak-ng were not installed
+from coach.diagnostics import SpeechError
+from coach.speech import Pyttsx3Engine
+try:
+    Pyttsx3Engine().version()
+except SpeechError as exc:
+    print(exc)
+"""
+
+
+def test_missing_espeak_ng_says_what_to_install() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", MISSING_ESPEAK], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "sudo apt-get install espeak-ng" in out.stdout, out.stderr
+
+
+def test_speech_error_is_a_coach_error() -> None:
+    assert issubclass(SpeechError, CoachError)
+
+
+# --- render_speech ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counting(engine: Pyttsx3Engine) -> CountingEngine:
+    return CountingEngine(engine)
+
+
+def test_render_speech_renders_each_unique_line_once(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    lines = [line("One"), line("Two"), line("One"), line("Two"), line("One", rate=200)]
+    clips = render_speech(lines, ClipCache(tmp_path, counting), RATE)
+    assert sorted(counting.calls, key=repr) == sorted(set(lines), key=repr)
+    assert set(clips) == set(lines)
+
+
+def test_render_speech_reports_progress_per_unique_line(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    calls: list[tuple[int, int]] = []
+    lines = [line("One"), line("Two"), line("One"), line("Three")]
+    render_speech(lines, ClipCache(tmp_path, counting), RATE, lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_render_speech_gives_mono_int16_clips_keyed_by_cache_key(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    cache = ClipCache(tmp_path, counting)
+    clip = render_speech([line()], cache, RATE)[line()]
+    assert isinstance(clip, Clip)
+    assert (clip.samples.dtype, clip.samples.ndim) == (np.dtype(np.int16), 1)
+    assert clip.key == cache.key(line())
+
+
+def test_render_speech_keeps_engine_samples_at_the_session_rate(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    cache = ClipCache(tmp_path, counting)
+    clip = render_speech([line()], cache, RATE)[line()]
+    raw, _ = cache.load(line())
+    first_loud = int(np.flatnonzero(np.abs(raw) >= SILENCE_THRESHOLD)[0])
+    start = max(0, first_loud - round(SILENCE_PAD_SECONDS * RATE))
+    assert np.array_equal(raw[start : start + len(clip.samples)], clip.samples)
+
+
+def test_render_speech_trims_trailing_silence_to_the_pad(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    clip = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    last_loud = int(np.flatnonzero(np.abs(clip.samples) >= SILENCE_THRESHOLD)[-1])
+    assert len(clip.samples) - 1 - last_loud == round(SILENCE_PAD_SECONDS * RATE)
+
+
+def test_render_speech_is_repeatable_from_the_cache(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    first = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    again = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    assert np.array_equal(first.samples, again.samples)
+
+
+def test_render_speech_resamples_to_another_session_rate(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    cache = ClipCache(tmp_path, counting)
+    native = render_speech([line()], cache, RATE)[line()]
+    doubled = render_speech([line()], cache, 2 * RATE)[line()]
+    assert abs(len(doubled.samples) - 2 * len(native.samples)) <= 4
+
+
+def test_clip_samples_are_read_only(counting: CountingEngine, tmp_path: Path) -> None:
+    clip = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    with pytest.raises(ValueError):
+        clip.samples[0] = 1
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def test_trim_silence_keeps_the_pad_on_both_sides() -> None:
+    samples = np.zeros(1000, dtype=np.int16)
+    samples[400:500] = 1000
+    trimmed = trim_silence(samples, 1000, pad_seconds=0.03)
+    assert len(trimmed) == 30 + 100 + 30
+
+
+def test_trim_silence_leaves_an_all_silent_clip_whole() -> None:
+    samples = np.full(100, SILENCE_THRESHOLD - 1, dtype=np.int16)
+    assert len(trim_silence(samples, 1000)) == 100
+
+
+def test_resample_at_the_same_rate_returns_the_same_array() -> None:
+    samples = np.arange(10, dtype=np.int16)
+    assert resample(samples, RATE, RATE) is samples
