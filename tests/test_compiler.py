@@ -1,0 +1,143 @@
+"""Compile: settings, overrides, loops, steps and cue placement in the plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.compiler import DEFAULT_RATE, LEAD_IN, Overrides, substitute
+from helpers import compile_fixture
+
+
+def spoken(plan) -> list[str]:
+    return [s.line.text for s in plan.segments if s.line is not None]
+
+
+def overlays(plan, kind: str) -> list:
+    return [o for s in plan.segments for o in s.overlays if o.kind == kind]
+
+
+def test_session_opens_with_lead_in_and_ends_with_bell():
+    plan = compile_fixture("settings.routine")
+    assert plan.segments[0].seconds == LEAD_IN and plan.segments[0].line is None
+    assert plan.segments[-1].sound == "bell"
+
+
+def test_header_settings_apply_to_spoken_lines():
+    plan = compile_fixture("settings.routine")
+    first = next(s for s in plan.segments if s.line is not None)
+    assert (first.line.rate, first.line.voice, first.gap) == (140, "gmw/en-us", 1.0)
+
+
+def test_block_setting_lasts_to_end_of_its_block():
+    plan = compile_fixture("settings.routine")
+    lines = {s.line.text: s for s in plan.segments if s.line is not None}
+    assert (lines["Inside the step."].line.rate, lines["Inside the step."].gap) == (180, 0.25)
+    assert (lines["Outer after."].line.rate, lines["Outer after."].gap) == (140, 1.0)
+
+
+def test_command_line_overrides_beat_routine_settings():
+    plan = compile_fixture("settings.routine", Overrides(rate=200, voice="gmw/en"))
+    rates = {s.line.rate for s in plan.segments if s.line is not None}
+    voices = {s.line.voice for s in plan.segments if s.line is not None}
+    assert (rates, voices) == ({200}, {"gmw/en"})
+
+
+def test_default_rate_when_routine_sets_none():
+    plan = compile_fixture("hold.routine")
+    assert {o.line.rate for o in overlays(plan, "speech")} == {DEFAULT_RATE}
+
+
+def test_for_substitutes_item_in_text_and_step_names():
+    plan = compile_fixture("loop.routine")
+    assert plan.step_names == ["Turn left", "Turn right"]
+    assert spoken(plan) == [
+        "Turn to the left. Use {braces}.",
+        "Change sides.",
+        "Turn to the right. Use {braces}.",
+    ]
+
+
+def test_between_runs_only_between_iterations():
+    plan = compile_fixture("loop.routine")
+    assert spoken(plan).count("Change sides.") == 1
+
+
+def test_step_chime_overlays_first_statement_of_each_step():
+    plan = compile_fixture("loop.routine")
+    chimed = [s for s in plan.segments if any(o.sound == "chime" for o in s.overlays)]
+    assert [s.line.text for s in chimed] == [
+        "Turn to the left. Use {braces}.",
+        "Turn to the right. Use {braces}.",
+    ]
+
+
+def test_hold_countdown_speaks_n_to_one_ending_at_the_end():
+    plan = compile_fixture("hold.routine")
+    counts = [(o.at, o.line.text) for o in overlays(plan, "speech") if o.line.text.isdigit()]
+    assert counts == [(25.0, "5"), (26.0, "4"), (27.0, "3"), (28.0, "2"), (29.0, "1")]
+
+
+def test_hold_halfway_cue_at_midpoint():
+    plan = compile_fixture("hold.routine")
+    assert [o.at for o in overlays(plan, "speech") if o.line.text == "Halfway."] == [15.0]
+
+
+def test_breathe_lasts_its_cycles():
+    plan = compile_fixture("breathe.routine")
+    segment = next(s for s in plan.segments if s.overlays)
+    assert segment.seconds == 3 * (4 + 2 + 6)
+
+
+def test_breathe_hiss_lasts_every_exhale():
+    plan = compile_fixture("breathe.routine")
+    assert [(o.at, o.seconds) for o in overlays(plan, "hiss")] == [
+        (6.0, 6.0),
+        (18.0, 6.0),
+        (30.0, 6.0),
+    ]
+
+
+def test_breathe_cues_in_hold_out():
+    plan = compile_fixture("breathe.routine")
+    first_cycle = [(o.at, o.line.text) for o in overlays(plan, "speech") if o.at < 12]
+    assert first_cycle == [(0.0, "Breathe in."), (4.0, "Hold."), (6.0, "Breathe out.")]
+
+
+def test_repeat_clicks_every_beat_with_accent_on_first():
+    plan = compile_fixture("reps.routine")
+    clicks = overlays(plan, "click")
+    assert len(clicks) == 50
+    assert [c.accent for c in clicks[:4]] == [True, False, True, False]
+    assert [c.at for c in clicks[:3]] == [0.0, 2.0, 4.0]
+
+
+def test_beat_names_spoken_on_first_rep_only():
+    plan = compile_fixture("reps.routine")
+    words = [(o.at, o.line.text) for o in overlays(plan, "speech") if not o.line.text.isdigit()]
+    assert words == [(0.0, "Up"), (2.0, "Down")]
+
+
+def test_count_every_k_at_start_of_counted_rep():
+    plan = compile_fixture("reps.routine")
+    counts = [(o.at, o.line.text) for o in overlays(plan, "speech") if o.line.text.isdigit()]
+    assert counts == [(16.0, "5"), (36.0, "10"), (56.0, "15"), (76.0, "20"), (96.0, "25")]
+
+
+def test_plain_repeat_one_accented_click_per_rep():
+    plan = compile_fixture("plain-reps.routine")
+    first = next(s for s in plan.segments if s.reps == 10)
+    assert [(o.at, o.accent) for o in first.overlays][:3] == [(0.0, True), (3.0, True), (6.0, True)]
+    assert len(first.overlays) == 10
+
+
+def test_tempo_override_beats_repeat_at_tempo():
+    plan = compile_fixture("plain-reps.routine", Overrides(period=2.0))
+    assert {s.period for s in plan.segments if s.reps} == {2.0}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("at {zone}", "at neck"), ("{{zone}}", "{zone}"), ("a }} b {{", "a } b {"), ("none", "none")],
+)
+def test_substitute(raw, expected):
+    assert substitute(raw, {"zone": "neck"}) == expected
