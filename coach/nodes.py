@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from coach.diagnostics import Position
 
 # Durations are float seconds; tempos are stored as the period of one rep in seconds.
+# Statement nodes with values carry `columns`: field name -> 1-based column of that value on
+# the statement's line (e.g. Repeat.columns["count"]), so diagnostics can point at the value;
+# For uses "variable", "items" and "items[i]". Missing keys fall back to `position.column`.
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Setting:
     position: Position
     key: str
     value: float | int | str
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -36,6 +40,7 @@ class Say:
 class Pause:
     position: Position
     seconds: float
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Hold:
     seconds: float
     countdown: int | None = None
     halfway: bool = False
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Breathe:
     hold_in: float = 0.0
     hold_out: float = 0.0
     hiss: bool = False
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Beat:
 class CountEvery:
     position: Position
     every: int
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -78,6 +86,9 @@ class Repeat:
     period: float | None = None
     beats: list[Beat] = field(default_factory=list)
     count_every: CountEvery | None = None
+    # Settings written inside the repeat block (a `tempo:` there also sets `period`).
+    settings: list[Setting] = field(default_factory=list)
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -87,6 +98,7 @@ class Sound:
     position: Position
     name: str
     base_dir: str = "."
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_builtin(self) -> bool:
@@ -109,6 +121,7 @@ class For:
     items: list[str]
     body: list[Statement] = field(default_factory=list)
     between: list[Statement] = field(default_factory=list)
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -118,6 +131,7 @@ class Include:
     position: Position
     path: str
     body: list[Statement] = field(default_factory=list)
+    columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 Statement = Setting | Say | Pause | Hold | Breathe | Repeat | Sound | Step | For | Include
@@ -143,3 +157,5 @@ class Routine:
     path: str
     header: Header
     body: list[Statement]
+    # Source lines of this file and of every included file, by file path, for diagnostics.
+    sources: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
