@@ -7,12 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from coach import nodes
+from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.plan import Overlay, Plan, Segment
 from coach.speech import SpeechLine
 
-DEFAULT_PERIOD = 4.0  # 15 reps per minute
-DEFAULT_RATE = 150  # words per minute: calm, clear speech
-DEFAULT_GAP = 0.6  # seconds of silence after each spoken line
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
 END_SOUND = "bell"
@@ -23,7 +21,7 @@ STEP_SOUND = "chime"
 class Pacing:
     """The settings in force at one point of a routine."""
 
-    period: float = DEFAULT_PERIOD
+    period: float = DEFAULT_TEMPO_PERIOD
     rate: int = DEFAULT_RATE
     voice: str | None = None
     gap: float = DEFAULT_GAP
@@ -141,7 +139,7 @@ class _Compiler:
             case nodes.Breathe():
                 self.add(self.breathe(statement, pacing, steps))
             case nodes.Repeat():
-                self.add(self.repeat(statement, pacing, effective, names, steps))
+                self.add(self.repeat(statement, pacing, names, steps))
             case nodes.Sound(name=name):
                 self.add(
                     Segment(steps, sound=name if statement.is_builtin else self.path(statement))
@@ -203,12 +201,13 @@ class _Compiler:
         self,
         repeat: nodes.Repeat,
         pacing: Pacing,
-        effective: Pacing,
         names: Mapping[str, str],
         steps: tuple[int, ...],
     ) -> Segment:
+        # Settings inside the repeat block (rate, voice, gap) pace its counts and beat words.
+        pacing = self.settle(pacing, repeat.settings)
         # --tempo beats both the routine's tempo setting and a repeat's own `at TEMPO`.
-        period = self.overrides.period or repeat.period or effective.period
+        period = self.overrides.period or repeat.period or self.overrides.apply(pacing).period
         beats = [substitute(beat.word.raw, names) for beat in repeat.beats]
         every = repeat.count_every.every if repeat.count_every else 0
         overlays: list[Overlay] = []

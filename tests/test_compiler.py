@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import compile_fixture
 
 from coach.compiler import DEFAULT_RATE, LEAD_IN, Overrides, substitute
-from helpers import compile_fixture
 
 
 def spoken(plan) -> list[str]:
@@ -141,3 +141,10 @@ def test_tempo_override_beats_repeat_at_tempo():
 )
 def test_substitute(raw, expected):
     assert substitute(raw, {"zone": "neck"}) == expected
+
+
+def test_setting_inside_repeat_block_paces_its_cues_only():
+    plan = compile_fixture("repeat-settings.routine")
+    rates = {o.line.text: o.line.rate for o in overlays(plan, "speech")}
+    assert rates == {"In": 200, "Out": 200, "2": 200, "4": 200}
+    assert [s.line.rate for s in plan.segments if s.line is not None] == [140]

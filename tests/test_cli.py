@@ -1,0 +1,186 @@
+"""The command line, run as a user runs it: messages and exit codes, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+GOOD = str(FIXTURES / "good.routine")
+BAD = str(FIXTURES / "bad.routine")
+
+
+def coach(*args: str, env: dict[str, str] | None = None, cache: Path | None = None):
+    environment = {**os.environ, **(env or {})}
+    if cache is not None:
+        environment["COACH_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def assert_clean_failure(result, code: int = 1) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_check_good_file_exits_zero():
+    result = coach("check", GOOD)
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_reports_every_error_with_position_and_exits_one():
+    result = coach("check", BAD)
+    assert_clean_failure(result)
+    assert f"{BAD}:4:1: error:" in result.stderr
+    assert f"{BAD}:5:8: error:" in result.stderr
+    assert "did you mean 'repeat'?" in result.stderr
+    assert "^" in result.stderr
+
+
+def test_check_several_files_reports_each():
+    result = coach("check", GOOD, BAD)
+    assert_clean_failure(result)
+    assert GOOD not in result.stderr and BAD in result.stderr
+
+
+def test_check_missing_file():
+    result = coach("check", "no-such.routine")
+    assert_clean_failure(result)
+    assert "no-such.routine" in result.stderr
+
+
+def test_show_unknown_routine_names_builtins():
+    result = coach("show", "no-such-routine")
+    assert_clean_failure(result)
+    assert "wall-release" in result.stderr
+
+
+def test_show_routine_with_errors_renders_nothing(tmp_path):
+    result = coach("export", BAD, "-o", str(tmp_path / "out.mp3"))
+    assert_clean_failure(result)
+    assert "error:" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_show_json_has_the_documented_shape(cache):
+    result = coach("show", GOOD, "--json", cache=cache)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["title"] == "Tiny"
+    assert [s["name"] for s in data["steps"]] == ["Only"]
+    kinds = {e["kind"] for e in data["events"]}
+    assert {"speech", "click", "sound"} <= kinds
+
+
+def test_show_table_lists_cues(cache):
+    result = coach("show", GOOD, cache=cache)
+    assert result.returncode == 0, result.stderr
+    assert '"Ready."' in result.stdout and "metronome: 6 clicks" in result.stdout
+
+
+def test_unknown_voice_option_is_one_clear_error(cache):
+    result = coach("show", GOOD, "--voice", "gmw/en-uss", cache=cache)
+    assert_clean_failure(result)
+    assert "gmw/en-uss" in result.stderr and "gmw/en-us" in result.stderr
+
+
+def test_unknown_voice_in_routine_is_a_positioned_error(cache):
+    result = coach("show", str(FIXTURES / "bad-voice.routine"), cache=cache)
+    assert_clean_failure(result)
+    assert "bad-voice.routine:2:" in result.stderr
+
+
+def test_rate_out_of_range_is_a_usage_error():
+    result = coach("show", GOOD, "--rate", "5")
+    assert_clean_failure(result, code=2)
+    assert "--rate" in result.stderr
+
+
+def test_export_to_missing_directory(tmp_path, cache):
+    target = tmp_path / "no" / "such" / "dir" / "out.mp3"
+    result = coach("export", GOOD, "-o", str(target), cache=cache)
+    assert_clean_failure(result)
+    assert str(target.parent) in result.stderr
+
+
+def test_export_without_ffmpeg_says_what_to_install(tmp_path, cache):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    result = coach(
+        "export", GOOD, "-o", str(tmp_path / "out.mp3"), env={"PATH": str(bin_dir)}, cache=cache
+    )
+    assert_clean_failure(result)
+    assert "ffmpeg" in result.stderr
+    assert not (tmp_path / "out.mp3").exists()
+
+
+def test_play_without_audio_device_suggests_export(tmp_path, cache):
+    conf = tmp_path / "no-device.conf"
+    conf.write_text("pcm.!default { type hw card 99 }\n")
+    result = coach("play", GOOD, env={"ALSA_CONFIG_PATH": str(conf)}, cache=cache)
+    assert_clean_failure(result)
+    assert "coach export" in result.stderr
+
+
+def test_ctrl_c_during_export_leaves_no_file_and_exits_130(tmp_path, cache):
+    long_routine = tmp_path / "long.routine"
+    long_routine.write_text("title: Long\n\nrepeat 1000 times at 5 per minute\n")
+    target = tmp_path / "long.mp3"
+    env = {**os.environ, "COACH_CACHE_DIR": str(cache)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coach", "export", str(long_routine), "-o", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    # Interrupt once the encoder is writing its temporary file beside the target.
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if p.name != "long.routine"]:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.routine"]
+
+
+def test_list_shows_builtin_routines_with_title_and_length(cache):
+    result = coach("list", cache=cache)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("wall-release"))
+    assert "Wall ball release" in line
+    minutes = int(line.split()[1].split(":")[0])
+    assert 9 <= minutes <= 12
+
+
+def test_voices_lists_ids_and_names():
+    result = coach("voices")
+    assert result.returncode == 0, result.stderr
+    assert any(line.startswith("gmw/en-us ") for line in result.stdout.splitlines())
+
+
+def test_python_dash_m_and_help():
+    result = coach("--help")
+    assert result.returncode == 0
+    for command in ("list", "check", "show", "play", "export", "voices"):
+        assert command in result.stdout
