@@ -1,0 +1,180 @@
+"""Built-in sounds (clicks, chime, bell, tick, the exhale hiss), synthesized with numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BUILTIN_SOUNDS = ("click", "click-accent", "chime", "bell", "tick")
+
+# Peak levels, leaving headroom for speech (which peaks near full scale) plus a cue on top.
+CLICK_PEAK = 0.45
+ACCENT_PEAK = 0.6
+CHIME_PEAK = 0.25
+BELL_PEAK = 0.5
+TICK_PEAK = 0.3
+HISS_RMS = 0.05  # about -26 dBFS: clearly audible, well under speech
+
+# Seeds for the noise parts; the legacy RandomState stream is frozen by numpy, so the same
+# seed gives the same samples on every numpy version.
+_CLICK_SEED = 1
+_HISS_SEED = 7
+
+
+def click(sample_rate: int, accent: bool = False) -> np.ndarray:
+    """A woodblock-like metronome click (~35 ms); the accent is higher and louder."""
+    length = _samples(0.035, sample_rate)
+    t = _time(length, sample_rate)
+    base = 1250.0 if accent else 850.0
+    # A woodblock rings in a few inharmonic modes that die away within tens of milliseconds.
+    partials = [(1.0, 1.0, 0.0075), (2.64, 0.45, 0.004), (4.1, 0.2, 0.0025)]
+    out = _partials(t, base, partials, sample_rate)
+    # The strike: a millisecond of noise, like the stick hitting the wood.
+    strike = np.random.RandomState(_CLICK_SEED + accent).uniform(-1.0, 1.0, length)
+    out += 0.35 * strike * np.exp(-t / 0.0006)
+    out *= _attack(length, _samples(0.0006, sample_rate))
+    out *= _release(length, _samples(0.004, sample_rate))
+    return _normalized(out, ACCENT_PEAK if accent else CLICK_PEAK)
+
+
+def chime(sample_rate: int) -> np.ndarray:
+    """A soft two-note step-start chime (~1.5 s), gentle enough to sound over speech."""
+    length = _samples(1.5, sample_rate)
+    t = _time(length, sample_rate)
+    out = np.zeros(length)
+    soft_bell = [(1.0, 1.0, 0.45), (2.0, 0.18, 0.25), (3.0, 0.05, 0.15)]
+    for delay, freq, amp in ((0.0, 784.0, 0.8), (0.12, 1174.7, 1.0)):  # G5 then D6
+        start = int(round(delay * sample_rate))
+        note = _partials(t[: length - start], freq, soft_bell, sample_rate)
+        note *= _attack(len(note), _samples(0.006, sample_rate))
+        out[start:] += amp * note
+    out *= _release(length, _samples(0.1, sample_rate))
+    return _normalized(out, CHIME_PEAK)
+
+
+def bell(sample_rate: int) -> np.ndarray:
+    """The end-of-session bell (~3 s): a struck bell with a hum and inharmonic partials."""
+    length = _samples(3.0, sample_rate)
+    t = _time(length, sample_rate)
+    # (ratio to the strike tone, amplitude, decay time constant in seconds)
+    partials = [
+        (0.5, 0.35, 1.4),  # hum
+        (1.0, 1.0, 0.9),  # strike tone
+        (1.2, 0.3, 0.7),  # minor third
+        (1.5, 0.25, 0.55),  # fifth
+        (2.0, 0.35, 0.45),  # nominal
+        (2.52, 0.15, 0.3),
+        (3.01, 0.1, 0.22),
+        (4.17, 0.06, 0.15),
+    ]
+    out = _partials(t, 523.25, partials, sample_rate)  # C5
+    # A slowly beating twin of the strike tone gives the bell its shimmer.
+    out += 0.25 * np.exp(-t / 0.9) * np.sin(2 * np.pi * 525.1 * t + 0.5)
+    out *= _attack(length, _samples(0.004, sample_rate))
+    out *= _release(length, _samples(0.2, sample_rate))
+    return _normalized(out, BELL_PEAK)
+
+
+def tick(sample_rate: int) -> np.ndarray:
+    """A very short high tick (~8 ms)."""
+    length = _samples(0.008, sample_rate)
+    t = _time(length, sample_rate)
+    out = _partials(t, 2600.0, [(1.0, 1.0, 0.0015), (1.9, 0.4, 0.001)], sample_rate)
+    out *= _attack(length, _samples(0.0003, sample_rate))
+    out *= _release(length, _samples(0.002, sample_rate))
+    return _normalized(out, TICK_PEAK)
+
+
+def hiss(sample_rate: int, length: int) -> np.ndarray:
+    """The "Ssss" of an exhale: band-passed noise, soft in and out, exactly `length` samples."""
+    if length <= 0:
+        return np.zeros(0, dtype=np.float32)
+    nyquist = sample_rate / 2
+    low = min(3800.0, 0.35 * nyquist)
+    high = min(8500.0, 0.85 * nyquist)
+    taps = _bandpass(low, high, sample_rate, 127)
+    noise = np.random.RandomState(_HISS_SEED).standard_normal(length + len(taps) - 1)
+    out = np.convolve(noise, taps, mode="valid")  # exactly `length` samples
+    rms = float(np.sqrt(np.mean(out * out))) if length > 0 else 0.0
+    if rms > 0:
+        out *= HISS_RMS / rms
+    # A breath out is strongest early and tapers off; fade in and out so it never clicks.
+    out *= np.linspace(1.0, 0.6, length)
+    out *= _attack(length, min(_samples(0.12, sample_rate), length // 3))
+    out *= _release(length, min(_samples(0.3, sample_rate), length // 3))
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def builtin_sound(name: str, sample_rate: int) -> np.ndarray:
+    """A built-in sound by name: `click`, `click-accent`, `chime`, `bell` or `tick`."""
+    if name == "click":
+        return click(sample_rate, accent=False)
+    if name == "click-accent":
+        return click(sample_rate, accent=True)
+    if name == "chime":
+        return chime(sample_rate)
+    if name == "bell":
+        return bell(sample_rate)
+    if name == "tick":
+        return tick(sample_rate)
+    raise KeyError(f"unknown built-in sound {name!r} (known: {', '.join(BUILTIN_SOUNDS)})")
+
+
+def _samples(seconds: float, sample_rate: int) -> int:
+    return max(1, int(round(seconds * sample_rate)))
+
+
+def _time(length: int, sample_rate: int) -> np.ndarray:
+    return np.arange(length, dtype=np.float64) / sample_rate
+
+
+def _partials(
+    t: np.ndarray, base: float, partials: list[tuple[float, float, float]], sample_rate: int
+) -> np.ndarray:
+    """Sum of exponentially decaying sines: (frequency ratio, amplitude, decay constant)."""
+    out = np.zeros(len(t))
+    for index, (ratio, amp, tau) in enumerate(partials):
+        freq = base * ratio
+        if freq >= 0.45 * sample_rate:  # would alias at low session rates
+            continue
+        # Start each partial off zero phase so the very first sample already sounds.
+        out += amp * np.exp(-t / tau) * np.sin(2 * np.pi * freq * t + 1.0 + index)
+    return out
+
+
+def _attack(length: int, ramp: int) -> np.ndarray:
+    """Rise over `ramp` samples, starting at 1/ramp (never at zero) and reaching 1."""
+    env = np.ones(length)
+    ramp = min(ramp, length)
+    if ramp > 0:
+        env[:ramp] = np.arange(1, ramp + 1) / ramp
+        env[:ramp] = 0.5 - 0.5 * np.cos(np.pi * env[:ramp])
+    return env
+
+
+def _release(length: int, ramp: int) -> np.ndarray:
+    """Fall to zero over the last `ramp` samples (a raised-cosine fade)."""
+    env = np.ones(length)
+    ramp = min(ramp, length)
+    if ramp > 0:
+        x = np.arange(ramp, 0, -1) / (ramp + 1)
+        env[length - ramp :] = 0.5 - 0.5 * np.cos(np.pi * x)
+    return env
+
+
+def _bandpass(low: float, high: float, sample_rate: int, taps: int) -> np.ndarray:
+    """A windowed-sinc band-pass FIR filter between `low` and `high` Hz."""
+    n = np.arange(taps) - (taps - 1) / 2
+    window = np.blackman(taps)
+
+    def lowpass(cutoff: float) -> np.ndarray:
+        fc = cutoff / sample_rate
+        return 2 * fc * np.sinc(2 * fc * n) * window
+
+    return lowpass(high) - lowpass(low)
+
+
+def _normalized(signal: np.ndarray, peak: float) -> np.ndarray:
+    top = float(np.max(np.abs(signal))) if len(signal) else 0.0
+    if top > 0:
+        signal = signal * (peak / top)
+    return signal.astype(np.float32)

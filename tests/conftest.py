@@ -1,0 +1,83 @@
+"""Fixtures for building small timelines (and the audio they refer to) by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+
+from coach.mixer import SourceBank
+from coach.timeline import Chapter, Event, Timeline
+
+RATE = 22050
+
+
+def fake_speech(seconds: float, seed: int = 0, rate: int = RATE) -> np.ndarray:
+    """A deterministic int16 stand-in for a speech clip: a warbling voiced buzz, peak
+    near full scale, sounding from its first sample to its last."""
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    pitch = 110 + 20 * seed
+    voice = sum(np.sin(2 * np.pi * pitch * k * t + k) / k for k in range(1, 12))
+    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + seed)
+    signal = voice * syllables
+    signal *= 0.97 / np.max(np.abs(signal))
+    return np.rint(signal * 32767).astype(np.int16)
+
+
+@pytest.fixture
+def make_timeline() -> Callable[..., Timeline]:
+    """make_timeline(length, events, chapters=(), title=..., sample_rate=22050)."""
+
+    def make(
+        length: int,
+        events: Sequence[Event] = (),
+        chapters: Sequence[Chapter] = (),
+        title: str = "Test session",
+        sample_rate: int = RATE,
+    ) -> Timeline:
+        return Timeline(title, sample_rate, length, list(chapters), list(events))
+
+    return make
+
+
+@pytest.fixture
+def demo_session() -> tuple[Timeline, SourceBank]:
+    """About 40 s: three steps with speech, a chime, metronome clicks (some under speech),
+    a hiss, a countdown of ticks and the bell, with silences between them."""
+    s = RATE  # one second
+    speech = {
+        "intro": fake_speech(2.5, 0),
+        "reps": fake_speech(1.8, 1),
+        "breathe": fake_speech(1.2, 2),
+        "done": fake_speech(1.5, 3),
+    }
+    events = [
+        Event(s // 2, len(speech["intro"]), "speech", "intro", 0, "Lie on the balls."),
+        Event(s // 2, 33075, "sound", "chime", 0),
+        Event(4 * s, len(speech["reps"]), "speech", "reps", 1, "Ten slow reps."),
+        Event(4 * s, 33075, "sound", "chime", 1),
+    ]
+    for rep in range(10):
+        at = 6 * s + rep * 2 * s
+        source = "click-accent" if rep % 4 == 0 else "click"
+        events.append(Event(at, 772, "click", source, 1, accent=source == "click-accent"))
+        events.append(Event(at + s, 772, "click", "click", 1, gain=0.3))
+    events += [
+        Event(27 * s, len(speech["breathe"]), "speech", "breathe", 2, "Breathe out."),
+        Event(29 * s, 4 * s, "hiss", "hiss", 2),
+        Event(34 * s, 176, "sound", "tick", 2),
+        Event(35 * s, 176, "sound", "tick", 2),
+        Event(36 * s, len(speech["done"]), "speech", "done", 2, "Well done."),
+        Event(38 * s, 66150, "sound", "bell", 2),
+    ]
+    events.sort(key=lambda e: e.start)
+    length = 38 * s + 66150
+    chapters = [
+        Chapter("Warm up", 0, 4 * s),
+        Chapter("Reps", 4 * s, 27 * s),
+        Chapter("Breathe & finish", 27 * s, length),
+    ]
+    timeline = Timeline("Demo session", RATE, length, chapters, events)
+    return timeline, SourceBank(RATE, speech=speech)
