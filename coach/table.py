@@ -46,10 +46,10 @@ def timeline_table(timeline: Timeline) -> str:
             rows.append((event.start, _step(event, names), cue(event, rate)))
     rows.sort(key=lambda row: row[0])
     steps = ["", *names]
-    lines = [f"{'time':>8}  {'step':<26}  cue"]
+    lines = [f"{'time':>8}  {'step':<32}  cue"]
     for start, step, text in rows:
-        lines.append(f"{clock(start / rate):>8}  {steps[step][:26]:<26}  {text}")
-    lines.append(f"{clock(timeline.duration):>8}  {'':<26}  end")
+        lines.append(f"{clock(start / rate):>8}  {steps[step][:32]:<32}  {text}")
+    lines.append(f"{clock(timeline.duration):>8}  {'':<32}  end")
     return "\n".join(lines)
 
 
