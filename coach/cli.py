@@ -166,12 +166,21 @@ def play(routine: str, **pacing: Any) -> None:
     from coach.player import play as play_timeline
 
     built = build_session(routine, **pacing)
-    click.echo(
-        f"Playing {built.timeline.title} ({format_clock(built.timeline.duration)}). Ctrl-C stops.",
-        err=True,
-    )
-    play_timeline(built.timeline, built.bank)
-    click.echo("Done.", err=True)
+    total = format_clock(built.timeline.duration)
+    status = sys.stderr.isatty()
+    started = []
+
+    def show(position: int, length: int) -> None:
+        # Announced once sound flows, so a missing device gives only its own message.
+        if not started:
+            started.append(True)
+            click.echo(f"Playing {built.timeline.title} ({total}). Ctrl-C stops.", err=True)
+        if status:
+            elapsed = format_clock(position / built.timeline.sample_rate)
+            click.echo(f"\r{elapsed} / {total}", nl=False, err=True)
+
+    play_timeline(built.timeline, built.bank, show)
+    click.echo(("\n" if status else "") + "Done.", err=True)
 
 
 @main.command()
