@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,21 @@ def test_python_dash_m_and_help():
     assert result.returncode == 0
     for command in ("list", "check", "show", "play", "export", "voices"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("routine", [GOOD, "wall-release"])
+def test_play_sends_the_device_exactly_what_export_writes(routine, tmp_path, cache):
+    """The acceptance test of live playback: captured device bytes == the WAV export."""
+    wav = tmp_path / "session.wav"
+    assert coach("export", routine, "-o", str(wav), cache=cache).returncode == 0
+    capture = tmp_path / "device.raw"
+    env = {
+        "ALSA_CONFIG_PATH": str(Path(__file__).parent / "alsa-capture.conf"),
+        "COACH_ALSA_CAPTURE": str(capture),
+    }
+    result = coach("play", routine, env=env, cache=cache)
+    assert result.returncode == 0, result.stderr
+    with wave.open(str(wav)) as exported:
+        assert (exported.getframerate(), exported.getnchannels()) == (22050, 1)
+        frames = exported.readframes(exported.getnframes())
+    assert capture.read_bytes() == frames
