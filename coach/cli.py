@@ -149,12 +149,13 @@ def check(files: tuple[Path, ...]) -> None:
 @pacing_options
 def show(routine: str, as_json: bool, **pacing: Any) -> None:
     """Show the timeline of ROUTINE: when each cue sounds, in which step."""
-    from coach.table import timeline_table
+    from coach.table import routine_header, timeline_table
 
     built = build_session(routine, **pacing)
     if as_json:
         click.echo(json.dumps(built.timeline.to_dict(), indent=2))
     else:
+        click.echo(routine_header(built.routine.header, built.timeline))
         click.echo(timeline_table(built.timeline))
 
 
@@ -207,6 +208,17 @@ def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
     with progress_bar(f"Writing {output.name}") as progress:
         written = export_timeline(built.timeline, built.bank, output, fmt, progress)
     click.echo(f"Wrote {written} ({format_clock(built.timeline.duration)})", err=True)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def new(name: str, force: bool) -> None:
+    """Write NAME.routine: a commented starter routine to edit."""
+    from coach.starter import write_starter
+
+    path = write_starter(name, force)
+    click.echo(f"Wrote {path}. Next: coach check {path}, then coach play {path}", err=True)
 
 
 @main.command()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
+
+from coach.nodes import Header
 from coach.timeline import Event, Timeline
 
 
@@ -55,3 +58,22 @@ def timeline_table(timeline: Timeline) -> str:
 
 def _step(event: Event, names: list[str]) -> int:
     return 0 if event.step is None else event.step + 1
+
+
+def routine_header(header: Header, timeline: Timeline) -> str:
+    """Title, about, equipment, source and length, printed above the table."""
+    fields = [
+        ("title", header.title),
+        ("about", header.about),
+        ("equipment", header.equipment),
+        ("source", header.source),
+        ("length", f"{clock(timeline.duration)[:-3]} ({len(timeline.chapters)} steps)"),
+    ]
+    width = max(len(label) for label, _ in fields) + 1
+    lines = []
+    for label, value in fields:
+        if value:
+            wrapped = textwrap.wrap(value, 88 - width - 2) or [""]
+            lines.append(f"{label + ':':<{width}}  {wrapped[0]}")
+            lines.extend(f"{'':<{width}}  {more}" for more in wrapped[1:])
+    return "\n".join(lines) + "\n"

@@ -203,3 +203,32 @@ def test_play_sends_the_device_exactly_what_export_writes(routine, tmp_path, cac
         assert (exported.getframerate(), exported.getnchannels()) == (22050, 1)
         frames = exported.readframes(exported.getnframes())
     assert capture.read_bytes() == frames
+
+
+def test_new_writes_a_starter_that_checks(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "coach", "new", "stretch"], cwd=tmp_path, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert coach("check", str(tmp_path / "stretch.routine")).returncode == 0
+
+
+def test_new_refuses_to_overwrite(tmp_path):
+    (tmp_path / "stretch.routine").write_text("title: Mine\n\nsay: Keep me.\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "coach", "new", "stretch"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert_clean_failure(result)
+    assert "already exists" in result.stderr
+    assert (tmp_path / "stretch.routine").read_text() == "title: Mine\n\nsay: Keep me.\n"
+
+
+def test_show_prints_the_routine_header_above_the_timeline(cache):
+    result = coach("show", "wall-release", cache=cache)
+    assert result.returncode == 0, result.stderr
+    head = result.stdout.split("time ")[0]
+    for label in ("title:", "about:", "equipment:", "source:", "length:"):
+        assert label in head
