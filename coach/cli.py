@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 import click
 
 from coach import __version__
-from coach.compiler import Overrides
 from coach.diagnostics import CoachError, RoutineError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,6 +68,7 @@ def build_session(
     routine: str, rate: int | None, voice: str | None, tempo: float | None, cache_dir: Path | None
 ):
     from coach import session
+    from coach.compiler import Overrides
 
     overrides = Overrides(period=60.0 / tempo if tempo else None, rate=rate, voice=voice)
     with progress_bar("Rendering speech") as progress:

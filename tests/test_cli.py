@@ -232,3 +232,16 @@ def test_show_prints_the_routine_header_above_the_timeline(cache):
     head = result.stdout.split("time ")[0]
     for label in ("title:", "about:", "equipment:", "source:", "length:"):
         assert label in head
+
+
+def test_check_needs_no_audio_stack():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from coach.cli import main\n"
+        f"result = CliRunner().invoke(main, ['check', {GOOD!r}])\n"
+        "heavy = ('pyttsx3', 'simpleaudio', 'pydub', 'numpy')\n"
+        "print(result.exit_code, sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["0", "[]"], result.stderr
