@@ -130,10 +130,7 @@ class _Checker:
     def report(
         self, position: Position, message: str, hint: str | None = None, warning: bool = False
     ) -> None:
-        lines = self.routine.sources.get(position.file, [])
-        source = lines[position.line - 1] if 1 <= position.line <= len(lines) else None
-        severity = "warning" if warning else "error"
-        self.diagnostics.append(Diagnostic(position, message, severity, hint, source))
+        self.diagnostics.append(self.routine.diagnostic(position, message, hint, warning))
 
     @staticmethod
     def at(node: _Valued, key: str) -> Position:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from coach.diagnostics import Position
+from coach.diagnostics import Diagnostic, Position
 
 # Durations are float seconds; tempos are stored as the period of one rep in seconds.
 # Statement nodes with values carry `columns`: field name -> 1-based column of that value on
@@ -159,3 +159,11 @@ class Routine:
     body: list[Statement]
     # Source lines of this file and of every included file, by file path, for diagnostics.
     sources: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def diagnostic(
+        self, position: Position, message: str, hint: str | None = None, warning: bool = False
+    ) -> Diagnostic:
+        """A diagnostic at `position`, quoting its source line when the file is known."""
+        lines = self.sources.get(position.file, [])
+        source = lines[position.line - 1] if 1 <= position.line <= len(lines) else None
+        return Diagnostic(position, message, "warning" if warning else "error", hint, source)
