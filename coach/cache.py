@@ -64,6 +64,8 @@ class ClipCache:
             line.rate,
             line.text,
         ]
+        if line.pitch is not None:  # appended only when set, so existing clips keep their keys
+            parts.append(line.pitch)
         blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

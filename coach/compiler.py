@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from coach import nodes
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
+from coach.diagnostics import Position
 from coach.plan import Overlay, Plan, Segment
 from coach.speech import SpeechLine
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
+LEAD_IN_COUNT = 5  # the spoken countdown of --lead-in: 5, 4, 3, 2, 1
 END_SOUND = "bell"
 STEP_SOUND = "chime"
 
@@ -28,13 +30,34 @@ class Pacing:
 
 
 @dataclass(frozen=True)
+class Breath:
+    """A breath cycle pattern from `--breath "4-6"`: in, hold after in, out, hold after out."""
+
+    inhale: float
+    exhale: float
+    hold_in: float = 0.0
+    hold_out: float = 0.0
+
+
+@dataclass(frozen=True)
 class Overrides:
-    """Settings from the command line: they beat the routine's own."""
+    """The listener's pacing (command line over profile): it beats the routine's settings.
+
+    None means "not set here". `tempo_scale` multiplies reps per minute (`--slower 20` is
+    0.8); `volume` and `click_volume` are gains for speech and the metronome; `lead_in` is
+    seconds of spoken countdown before the first cue.
+    """
 
     period: float | None = None
     rate: int | None = None
     voice: str | None = None
     gap: float | None = None
+    pitch: int | None = None
+    volume: float | None = None
+    click_volume: float | None = None
+    tempo_scale: float | None = None
+    breath: Breath | None = None
+    lead_in: float | None = None
 
     def apply(self, pacing: Pacing) -> Pacing:
         return Pacing(
@@ -43,6 +66,16 @@ class Overrides:
             voice=self.voice if self.voice is not None else pacing.voice,
             gap=self.gap if self.gap is not None else pacing.gap,
         )
+
+    def over(self, lower: Overrides) -> Overrides:
+        """These overrides, with `lower`'s filling every field not set here."""
+        merged = {
+            f.name: getattr(self, f.name)
+            if getattr(self, f.name) is not None
+            else getattr(lower, f.name)
+            for f in fields(self)
+        }
+        return Overrides(**merged)
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}")
@@ -67,9 +100,18 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
     compiler = _Compiler(overrides or Overrides())
     pacing = compiler.settle(Pacing(), routine.header.settings)
     compiler.segments.append(Segment(steps=(), seconds=LEAD_IN))
+    if compiler.overrides.lead_in:
+        compiler.segments.append(compiler.lead_in(compiler.overrides.lead_in, pacing))
     compiler.block(routine.body, pacing, {}, ())
     compiler.segments.append(Segment(steps=(), sound=END_SOUND))
-    return Plan(routine.header.title, compiler.step_names, compiler.segments)
+    chosen = compiler.overrides
+    return Plan(
+        routine.header.title,
+        compiler.step_names,
+        compiler.segments,
+        speech_gain=chosen.volume if chosen.volume is not None else 1.0,
+        click_gain=chosen.click_volume if chosen.click_volume is not None else 1.0,
+    )
 
 
 class _Compiler:
@@ -98,9 +140,13 @@ class _Compiler:
 
     def line(self, text: str, pacing: Pacing) -> SpeechLine:
         effective = self.overrides.apply(pacing)
-        return SpeechLine(text=text, voice=effective.voice, rate=effective.rate)
+        return SpeechLine(text, effective.voice, effective.rate, self.overrides.pitch)
 
-    def add(self, segment: Segment) -> None:
+    def add(self, segment: Segment, position: Position | None = None) -> None:
+        segment.position = position
+        segment.overlays = [
+            o if o.position is not None else replace(o, position=position) for o in segment.overlays
+        ]
         # A step's chime sounds over its first statement and takes no time of its own.
         if self.pending_chimes:
             segment.overlays.insert(0, Overlay(at=0.0, kind="sound", sound=STEP_SOUND))
@@ -128,22 +174,22 @@ class _Compiler:
         steps: tuple[int, ...],
     ) -> None:
         effective = self.overrides.apply(pacing)
+        where = getattr(statement, "position", None)
         match statement:
             case nodes.Say(text=text):
                 spoken = substitute(text.raw, names)
-                self.add(Segment(steps, line=self.line(spoken, pacing), gap=effective.gap))
+                self.add(Segment(steps, line=self.line(spoken, pacing), gap=effective.gap), where)
             case nodes.Pause(seconds=seconds):
-                self.add(Segment(steps, seconds=seconds))
+                self.add(Segment(steps, seconds=seconds), where)
             case nodes.Hold():
-                self.add(self.hold(statement, pacing, steps))
+                self.add(self.hold(statement, pacing, steps), where)
             case nodes.Breathe():
-                self.add(self.breathe(statement, pacing, steps))
+                self.add(self.breathe(statement, pacing, steps), where)
             case nodes.Repeat():
-                self.add(self.repeat(statement, pacing, names, steps))
+                self.add(self.repeat(statement, pacing, names, steps), where)
             case nodes.Sound(name=name):
-                self.add(
-                    Segment(steps, sound=name if statement.is_builtin else self.path(statement))
-                )
+                sound = name if statement.is_builtin else self.path(statement)
+                self.add(Segment(steps, sound=sound), where)
             case nodes.Step(name=name, body=body):
                 index = len(self.step_names)
                 self.step_names.append(substitute(name.raw, names))
@@ -165,6 +211,15 @@ class _Compiler:
 
         return str(PurePath(sound.base_dir) / sound.name)
 
+    def lead_in(self, seconds: float, pacing: Pacing) -> Segment:
+        """A spoken countdown before the first cue, so the listener can get into position."""
+        whole = int(seconds)
+        invite = f"Get into position. We start in {whole} seconds."
+        overlays = [Overlay(0.0, "speech", self.line(invite, pacing))]
+        for number in range(min(LEAD_IN_COUNT, whole - 1), 0, -1):
+            overlays.append(Overlay(seconds - number, "speech", self.line(str(number), pacing)))
+        return Segment((), seconds=seconds, overlays=overlays)
+
     def hold(self, hold: nodes.Hold, pacing: Pacing, steps: tuple[int, ...]) -> Segment:
         overlays: list[Overlay] = []
         if hold.halfway:
@@ -177,6 +232,15 @@ class _Compiler:
         return Segment(steps, seconds=hold.seconds, overlays=overlays)
 
     def breathe(self, breathe: nodes.Breathe, pacing: Pacing, steps: tuple[int, ...]) -> Segment:
+        if self.overrides.breath is not None:  # --breath "4-6" paces every breathe statement
+            pattern = self.overrides.breath
+            breathe = replace(
+                breathe,
+                inhale=pattern.inhale,
+                exhale=pattern.exhale,
+                hold_in=pattern.hold_in,
+                hold_out=pattern.hold_out,
+            )
         cycle = breathe.inhale + breathe.hold_in + breathe.exhale + breathe.hold_out
         overlays: list[Overlay] = []
         for number in range(breathe.count):
@@ -208,23 +272,27 @@ class _Compiler:
         pacing = self.settle(pacing, repeat.settings)
         # --tempo beats both the routine's tempo setting and a repeat's own `at TEMPO`.
         period = self.overrides.period or repeat.period or self.overrides.apply(pacing).period
-        beats = [substitute(beat.word.raw, names) for beat in repeat.beats]
+        period /= self.overrides.tempo_scale or 1.0
+        beats = [(substitute(b.word.raw, names), b.position) for b in repeat.beats]
         every = repeat.count_every.every if repeat.count_every else 0
+        counted_at = repeat.count_every.position if repeat.count_every else None
         overlays: list[Overlay] = []
         for rep in range(repeat.count):
             start = rep * period
             if beats:
-                for number, word in enumerate(beats):
+                for number, (word, where) in enumerate(beats):
                     at = start + period * number / len(beats)
                     overlays.append(Overlay(at, "click", accent=number == 0))
                     if rep == 0:
-                        overlays.append(Overlay(at, "speech", self.line(word.capitalize(), pacing)))
+                        line = self.line(word.capitalize(), pacing)
+                        overlays.append(Overlay(at, "speech", line, position=where))
             else:
                 overlays.append(Overlay(start, "click", accent=True))
             counted = rep + 1
             announce = every and (counted % every == 0 or counted == repeat.count)
             if announce and not (rep == 0 and beats):
-                overlays.append(Overlay(start, "speech", self.line(str(counted), pacing)))
+                line = self.line(str(counted), pacing)
+                overlays.append(Overlay(start, "speech", line, position=counted_at))
         return Segment(
             steps,
             seconds=period * repeat.count,

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from coach.plan import ClipInfo, Plan, Segment
 from coach.speech import SpeechLine
-from coach.timeline import Chapter, Event, Timeline
+from coach.timeline import Chapter, Event, RepRun, Timeline
 
 # Clicks under speech drop to this gain so the words stay clear over the metronome.
 DUCKED_CLICK_GAIN = 0.3
@@ -27,9 +27,12 @@ def lay_out(
     """Turn `plan` into a timeline; `clips` and `sound_lengths` give lengths in samples."""
     events: list[Event] = []
     spans: dict[int, list[int]] = {}
+    reps: list[RepRun] = []
     cursor = 0
     for segment in plan.segments:
         length = _segment_length(segment, sample_rate, clips, sound_lengths)
+        if segment.reps:
+            reps.append(RepRun(cursor, segment.reps, segment.period, segment.step))
         for step in segment.steps:
             span = spans.setdefault(step, [cursor, cursor])
             span[1] = cursor + length
@@ -42,7 +45,8 @@ def lay_out(
         Chapter(name, *spans.get(index, (cursor, cursor)))
         for index, name in enumerate(plan.step_names)
     ]
-    return Timeline(plan.title, sample_rate, length, chapters, _duck_clicks(events))
+    events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
+    return Timeline(plan.title, sample_rate, length, chapters, _duck_clicks(events), reps)
 
 
 _KIND_ORDER = {"sound": 0, "hiss": 1, "click": 2, "speech": 3}
@@ -94,6 +98,15 @@ def _segment_events(
             hiss = seconds_to_samples(overlay.seconds, sample_rate)
             events.append(Event(at, hiss, "hiss", "hiss", step, gain=HISS_GAIN))
     return events
+
+
+def _with_gains(event: Event, speech_gain: float, click_gain: float) -> Event:
+    """The listener's balance: speech volume and metronome volume."""
+    if event.kind == "speech" and speech_gain != 1.0:
+        return replace(event, gain=event.gain * speech_gain)
+    if event.kind == "click" and click_gain != 1.0:
+        return replace(event, gain=event.gain * click_gain)
+    return event
 
 
 def _duck_clicks(events: list[Event]) -> list[Event]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from coach.diagnostics import Position
 from coach.speech import SpeechLine
 
 OverlayKind = Literal["speech", "click", "sound", "hiss"]
@@ -20,6 +21,7 @@ class Overlay:
     accent: bool = False
     sound: str = ""
     seconds: float = 0.0  # only hiss: how long it lasts
+    position: Position | None = None  # the routine line it comes from, for warnings
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Segment:
     # Reps fixed on a beat grid; kept so the duration stays exact in samples.
     reps: int = 0
     period: float = 0.0
+    position: Position | None = None  # the statement it comes from, for warnings
 
     @property
     def step(self) -> int | None:
@@ -50,6 +53,8 @@ class Plan:
     title: str
     step_names: list[str]
     segments: list[Segment]
+    speech_gain: float = 1.0
+    click_gain: float = 1.0
 
     def speech_lines(self) -> list[SpeechLine]:
         """Every line to synthesize, in order of first use, each once."""

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from coach.cache import ClipCache
 
 #: Samples whose magnitude is below this count as digital silence when trimming (about -60 dBFS).
+DEFAULT_PITCH = 50  # espeak-ng's own default
 SILENCE_THRESHOLD = 32
 #: Silence kept before the first and after the last audible sample of a clip, in seconds.
 SILENCE_PAD_SECONDS = 0.030
@@ -44,6 +45,7 @@ class SpeechLine:
     text: str
     voice: str | None
     rate: int
+    pitch: int | None = None  # 0..100; None is the engine's default (espeak-ng: 50)
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,9 @@ class _Backend:
                 raise SpeechError("the text-to-speech engine did not finish (timed out)")
             time.sleep(0.0005)
 
-    def render(self, text: str, voice: str | None, rate: int, path: Path, timeout: float) -> None:
+    def render(
+        self, text: str, voice: str | None, rate: int, pitch: int | None, path: Path, timeout: float
+    ) -> None:
         if os.getpid() != self.pid:
             raise SpeechError(
                 "the text-to-speech engine was started in a parent process and cannot be used "
@@ -183,6 +187,7 @@ class _Backend:
             self.engine.setProperty("voice", voice if voice is not None else self.default_voice)
             self.engine.setProperty("rate", rate)
             self.engine.setProperty("volume", 1.0)
+            self.engine.setProperty("pitch", DEFAULT_PITCH if pitch is None else pitch)
             self.wait_idle(timeout)
             # One save_to_file per runAndWait: queued saves keep only the last one.
             self.engine.save_to_file(text, str(path))
@@ -298,9 +303,9 @@ class Pyttsx3Engine:
             voice = self.resolve_voice(line.voice)
             try:
                 try:
-                    self._backend().render(text, voice, rate, fresh, timeout)
+                    self._backend().render(text, voice, rate, line.pitch, fresh, timeout)
                 except _Interrupted:
-                    self._backend().render(text, voice, rate, fresh, timeout)
+                    self._backend().render(text, voice, rate, line.pitch, fresh, timeout)
                 _check_engine_wav(fresh, text)
                 os.replace(fresh, path)
             except SpeechError:

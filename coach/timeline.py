@@ -39,6 +39,16 @@ class Chapter:
     end: int
 
 
+@dataclass(frozen=True)
+class RepRun:
+    """One `repeat`: `count` reps from sample `start`, rep k beginning at start + k*period."""
+
+    start: int
+    count: int
+    period: float  # seconds
+    step: int | None = None
+
+
 @dataclass
 class Timeline:
     title: str
@@ -46,6 +56,24 @@ class Timeline:
     length: int
     chapters: list[Chapter] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    reps: list[RepRun] = field(default_factory=list)
+
+    def rep_at(self, sample: int) -> tuple[int, int] | None:
+        """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""
+        for run in self.reps:
+            end = run.start + round(run.count * run.period * self.sample_rate)
+            if run.start <= sample < end:
+                done = int((sample - run.start) / (run.period * self.sample_rate))
+                return min(done, run.count - 1) + 1, run.count
+        return None
+
+    def chapter_at(self, sample: int) -> int | None:
+        """Index of the innermost-latest chapter containing `sample`, else None."""
+        found = None
+        for index, chapter in enumerate(self.chapters):
+            if chapter.start <= sample < chapter.end:
+                found = index
+        return found
 
     @property
     def duration(self) -> float:

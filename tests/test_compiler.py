@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import compile_fixture
 
-from coach.compiler import DEFAULT_RATE, LEAD_IN, Overrides, substitute
+from coach.compiler import LEAD_IN, Breath, Overrides, substitute
+from coach.defaults import DEFAULT_RATE
 
 
 def spoken(plan) -> list[str]:
@@ -148,3 +149,48 @@ def test_setting_inside_repeat_block_paces_its_cues_only():
     rates = {o.line.text: o.line.rate for o in overlays(plan, "speech")}
     assert rates == {"In": 200, "Out": 200, "2": 200, "4": 200}
     assert [s.line.rate for s in plan.segments if s.line is not None] == [140]
+
+
+def test_tempo_scale_slows_every_repeat():
+    plan = compile_fixture("plain-reps.routine", Overrides(tempo_scale=0.5))
+    assert [s.period for s in plan.segments if s.reps] == [6.0, pytest.approx(120 / 7)]
+
+
+def test_breath_override_paces_every_breathe_statement():
+    plan = compile_fixture("breathe.routine", Overrides(breath=Breath(inhale=3, exhale=5)))
+    segment = next(s for s in plan.segments if s.overlays)
+    assert segment.seconds == 3 * (3 + 5)
+    assert [o.seconds for o in overlays(plan, "hiss")] == [5.0, 5.0, 5.0]
+
+
+def test_lead_in_speaks_a_countdown_before_the_first_cue():
+    plan = compile_fixture("hold.routine", Overrides(lead_in=10))
+    lead = plan.segments[1]
+    assert lead.seconds == 10
+    assert [(o.at, o.line.text) for o in lead.overlays][1:] == [
+        (5.0, "5"),
+        (6.0, "4"),
+        (7.0, "3"),
+        (8.0, "2"),
+        (9.0, "1"),
+    ]
+    assert "10 seconds" in lead.overlays[0].line.text
+
+
+def test_pitch_override_reaches_every_line():
+    plan = compile_fixture("settings.routine", Overrides(pitch=70))
+    assert {line.pitch for line in plan.speech_lines()} == {70}
+
+
+def test_cues_carry_the_position_of_the_line_that_made_them():
+    plan = compile_fixture("reps.routine")
+    counts = [o for o in overlays(plan, "speech") if o.line.text.isdigit()]
+    words = [o for o in overlays(plan, "speech") if not o.line.text.isdigit()]
+    assert {o.position.line for o in counts} == {7}
+    assert [o.position.line for o in words] == [5, 6]
+
+
+def test_overrides_over_fills_only_unset_fields():
+    command_line = Overrides(rate=180)
+    profile = Overrides(rate=120, voice="gmw/en", gap=1.0)
+    assert command_line.over(profile) == Overrides(rate=180, voice="gmw/en", gap=1.0)

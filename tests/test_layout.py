@@ -91,3 +91,28 @@ def test_json_shape():
     assert set(by_kind["speech"]) == {"start", "duration", "kind", "text", "step"}
     assert set(by_kind["click"]) == {"start", "duration", "kind", "accent", "step"}
     assert set(by_kind["sound"]) == {"start", "duration", "kind", "name", "step"}
+
+
+def test_volume_and_click_volume_set_the_balance():
+    timeline = lay_out_fixture("reps.routine", Overrides(volume=0.5, click_volume=2.0))
+    speech = [e.gain for e in timeline.events if e.kind == "speech"]
+    loud = [e.gain for e in clicks(timeline)]
+    assert set(speech) == {0.5}
+    assert set(loud) == {2.0, 2.0 * DUCKED_CLICK_GAIN}
+
+
+def test_timeline_knows_which_rep_is_playing():
+    timeline = lay_out_fixture("reps.routine")
+    run = timeline.reps[0]
+    assert (run.count, run.period) == (25, 4.0)
+    assert timeline.rep_at(run.start) == (1, 25)
+    assert timeline.rep_at(run.start + 4 * RATE * 24 + 5) == (25, 25)
+    assert timeline.rep_at(run.start - 1) is None
+
+
+def test_timeline_knows_which_step_is_playing():
+    timeline = lay_out_fixture("two-steps.routine")
+    first, second = timeline.chapters
+    assert timeline.chapter_at(first.start) == 0
+    assert timeline.chapter_at(second.start) == 1
+    assert timeline.chapter_at(0) is None
