@@ -7,12 +7,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from coach import __version__
 from coach.diagnostics import CoachError, RoutineError
+
+if TYPE_CHECKING:
+    from coach.compiler import Overrides
+    from coach.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +41,7 @@ class CoachGroup(click.Group):
 
 
 def pacing_options(function: F) -> F:
-    """--rate, --voice, --tempo and --cache-dir, shared by show, play and export."""
+    """The listener's pacing options, shared by show, play and export."""
     options = [
         click.option(
             "--rate",
@@ -53,6 +57,12 @@ def pacing_options(function: F) -> F:
             help="Reps per minute for every repeat, overriding the routine's tempos.",
         ),
         click.option(
+            "--minutes",
+            type=click.FloatRange(1, 240),
+            metavar="N",
+            help="Fit the session to about N minutes (holds, pauses, rests and reps scale).",
+        ),
+        click.option(
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             envvar="COACH_CACHE_DIR",
@@ -65,16 +75,27 @@ def pacing_options(function: F) -> F:
 
 
 def build_session(
-    routine: str, rate: int | None, voice: str | None, tempo: float | None, cache_dir: Path | None
-):
+    routine: str,
+    rate: int | None,
+    voice: str | None,
+    tempo: float | None,
+    cache_dir: Path | None,
+    minutes: float | None = None,
+    extra: Overrides | None = None,
+) -> Session:
+    """Run the pipeline for a command: options become overrides; warnings and notes go to stderr."""
     from coach import session
     from coach.compiler import Overrides
 
     overrides = Overrides(period=60.0 / tempo if tempo else None, rate=rate, voice=voice)
+    if extra is not None:
+        overrides = extra.over(overrides)
     with progress_bar("Rendering speech") as progress:
-        built = session.build(routine, overrides, cache_dir, progress)
+        built = session.build(routine, overrides, cache_dir, progress, minutes=minutes)
     for warning in built.warnings:
         click.echo(warning.render(), err=True)
+    for note in built.notes:
+        click.echo(note, err=True)
     return built
 
 

@@ -102,6 +102,7 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
     compiler.segments.append(Segment(steps=(), seconds=LEAD_IN))
     if compiler.overrides.lead_in:
         compiler.segments.append(compiler.lead_in(compiler.overrides.lead_in, pacing))
+    intro = len(compiler.segments)
     compiler.block(routine.body, pacing, {}, ())
     compiler.segments.append(Segment(steps=(), sound=END_SOUND))
     chosen = compiler.overrides
@@ -111,6 +112,7 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
         compiler.segments,
         speech_gain=chosen.volume if chosen.volume is not None else 1.0,
         click_gain=chosen.click_volume if chosen.click_volume is not None else 1.0,
+        intro_segments=intro,
     )
 
 

@@ -29,7 +29,10 @@ def lay_out(
     spans: dict[int, list[int]] = {}
     reps: list[RepRun] = []
     cursor = 0
-    for segment in plan.segments:
+    intro_end = 0
+    for number, segment in enumerate(plan.segments):
+        if number == plan.intro_segments:
+            intro_end = cursor
         length = _segment_length(segment, sample_rate, clips, sound_lengths)
         if segment.reps:
             reps.append(RepRun(cursor, segment.reps, segment.period, segment.step))
@@ -46,7 +49,9 @@ def lay_out(
         for index, name in enumerate(plan.step_names)
     ]
     events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
-    return Timeline(plan.title, sample_rate, length, chapters, _duck_clicks(events), reps)
+    return Timeline(
+        plan.title, sample_rate, length, chapters, _duck_clicks(events), reps, intro_end
+    )
 
 
 _KIND_ORDER = {"sound": 0, "hiss": 1, "click": 2, "speech": 3}

@@ -55,6 +55,7 @@ class Plan:
     segments: list[Segment]
     speech_gain: float = 1.0
     click_gain: float = 1.0
+    intro_segments: int = 0  # leading silence and the --lead-in countdown, before the routine
 
     def speech_lines(self) -> list[SpeechLine]:
         """Every line to synthesize, in order of first use, each once."""

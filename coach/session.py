@@ -48,6 +48,7 @@ class Session:
     plan: Plan
     routine: nodes.Routine
     warnings: list[Diagnostic]
+    notes: list[str] = field(default_factory=list)  # what --minutes changed, for the user
 
 
 def build(
@@ -55,8 +56,9 @@ def build(
     overrides: Overrides | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    minutes: float | None = None,
 ) -> Session:
-    """Parse, check, compile, speak and lay out ROUTINE."""
+    """Parse, check, compile, speak and lay out ROUTINE (fitted to about `minutes`)."""
     from coach import cache as cache_module
     from coach import sounds, speech
     from coach.layout import lay_out

@@ -57,6 +57,7 @@ class Timeline:
     chapters: list[Chapter] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     reps: list[RepRun] = field(default_factory=list)
+    intro_end: int = 0  # where the routine itself starts, after lead-in silence and countdown
 
     def rep_at(self, sample: int) -> tuple[int, int] | None:
         """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""

@@ -116,3 +116,10 @@ def test_timeline_knows_which_step_is_playing():
     assert timeline.chapter_at(first.start) == 0
     assert timeline.chapter_at(second.start) == 1
     assert timeline.chapter_at(0) is None
+
+
+def test_intro_end_marks_where_the_routine_starts_after_a_lead_in():
+    plain = lay_out_fixture("hold.routine")
+    led = lay_out_fixture("hold.routine", Overrides(lead_in=10))
+    assert plain.intro_end == LEAD
+    assert led.intro_end == LEAD + 10 * RATE
