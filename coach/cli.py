@@ -142,10 +142,16 @@ def list_routines(cache_dir: Path | None) -> None:
     """List the built-in routines with their title and length."""
     from coach import library, session
 
-    for name in library.builtin_names():
-        built = session.build(name, cache_dir=cache_dir)
-        length = format_clock(built.timeline.duration)
-        click.echo(f"{name:<22} {length:>6}  {built.timeline.title}")
+    names = library.builtin_names()
+    rows = []
+    # The first run renders every routine's speech, which takes a few seconds.
+    with progress_bar("Measuring routines") as progress:
+        for done, name in enumerate(names, 1):
+            built = session.build(name, cache_dir=cache_dir)
+            rows.append((name, format_clock(built.timeline.duration), built.timeline.title))
+            progress(done, len(names))
+    for name, length, title in rows:
+        click.echo(f"{name:<22} {length:>6}  {title}")
 
 
 @main.command()
