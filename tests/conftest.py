@@ -1,8 +1,10 @@
-"""Fixtures for building small timelines (and the audio they refer to) by hand."""
+"""Fixtures: an isolated user environment, and small timelines built by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,22 @@ from coach.mixer import SourceBank
 from coach.timeline import Chapter, Event, Timeline
 
 RATE = 22050
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
+    """No test reads the developer's own pacing profile; subprocesses inherit this too.
+
+    Tests that need a profile point COACH_CONFIG at their own file.
+    """
+    path = tmp_path_factory.mktemp("profile") / "no-profile.toml"
+    saved = os.environ.get("COACH_CONFIG")
+    os.environ["COACH_CONFIG"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("COACH_CONFIG", None)
+    else:
+        os.environ["COACH_CONFIG"] = saved
 
 
 def fake_speech(seconds: float, seed: int = 0, rate: int = RATE) -> np.ndarray:
