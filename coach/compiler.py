@@ -15,6 +15,7 @@ from coach.speech import SpeechLine
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
 LEAD_IN_COUNT = 5  # the spoken countdown of --lead-in: 5, 4, 3, 2, 1
+LEAD_IN_FULL = 9.0  # seconds a lead-in needs for the full invitation and countdown
 END_SOUND = "bell"
 STEP_SOUND = "chime"
 
@@ -214,11 +215,20 @@ class _Compiler:
         return str(PurePath(sound.base_dir) / sound.name)
 
     def lead_in(self, seconds: float, pacing: Pacing) -> Segment:
-        """A spoken countdown before the first cue, so the listener can get into position."""
+        """A spoken countdown before the first cue, so the listener can get into position.
+
+        The invitation takes about 3.5 s to say, so short lead-ins get a shorter one and a
+        shorter countdown rather than cues talking over each other.
+        """
         whole = int(seconds)
-        invite = f"Get into position. We start in {whole} seconds."
-        overlays = [Overlay(0.0, "speech", self.line(invite, pacing))]
-        for number in range(min(LEAD_IN_COUNT, whole - 1), 0, -1):
+        if seconds >= LEAD_IN_FULL:
+            invite, count = f"Get into position. We start in {whole} seconds.", LEAD_IN_COUNT
+        elif seconds >= 4:
+            invite, count = "Get ready.", min(3, whole - 2)
+        else:
+            invite, count = "", whole - 1
+        overlays = [Overlay(0.0, "speech", self.line(invite, pacing))] if invite else []
+        for number in range(count, 0, -1):
             overlays.append(Overlay(seconds - number, "speech", self.line(str(number), pacing)))
         return Segment((), seconds=seconds, overlays=overlays)
 

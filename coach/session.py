@@ -58,34 +58,117 @@ def build(
     progress: Progress | None = None,
     minutes: float | None = None,
 ) -> Session:
-    """Parse, check, compile, speak and lay out ROUTINE (fitted to about `minutes`)."""
+    """Parse, check, compile, speak and lay out ROUTINE (fitted to about `minutes`).
+
+    With `minutes`, the routine is built once to measure it, rewritten by `coach.fitting`
+    and built again (corrected once more if it missed); what changed is told in
+    `Session.notes`, and a length out of reach raises `coach.fitting.FitError`.
+    """
     from coach import cache as cache_module
-    from coach import sounds, speech
-    from coach.layout import lay_out
-    from coach.mixer import SourceBank
-    from coach.soundfile import load_sound_file
+    from coach import speech
 
     engine = speech.Pyttsx3Engine()
     overrides = overrides or Overrides()
     if overrides.voice is not None:
         engine.check_voice(overrides.voice)
     checked = load_checked(ref, {v.id for v in engine.voices()})
-    plan = compile_routine(checked.routine, overrides)
     clip_cache = cache_module.ClipCache(cache_dir or cache_module.default_cache_dir(), engine)
-    clips = speech.render_speech(plan.speech_lines(), clip_cache, SAMPLE_RATE, progress)
+    renderer = _Renderer(overrides, clip_cache)
+    routine = checked.routine
+    built = renderer.build(routine, progress)
+    notes: list[str] = []
+    if minutes is not None:
+        routine, built, note = _fit(routine, built, minutes, renderer)
+        notes.append(note)
+    from coach.cuefit import speech_fit
 
-    files = {}
-    sound_lengths = {
-        name: len(sounds.builtin_sound(name, SAMPLE_RATE))
-        for name in ("click", "click-accent", "chime", "bell", "tick")
-    }
-    for name in plan.sound_names():
-        if name not in sound_lengths:
-            files[name] = load_sound_file(Path(name), SAMPLE_RATE)
-            sound_lengths[name] = len(files[name])
-    infos = {line: ClipInfo(clip.key, len(clip.samples)) for line, clip in clips.items()}
-    timeline = lay_out(plan, SAMPLE_RATE, infos, sound_lengths)
-    bank = SourceBank(
-        SAMPLE_RATE, speech={clip.key: clip.samples for clip in clips.values()}, files=files
-    )
-    return Session(timeline, bank, plan, checked.routine, checked.warnings)
+    warnings = checked.warnings + speech_fit(routine, built.plan, built.infos, SAMPLE_RATE)
+    return Session(built.timeline, renderer.bank(built), built.plan, routine, warnings, notes)
+
+
+@dataclass
+class _Built:
+    """One compiled and laid-out version of a routine."""
+
+    plan: Plan
+    infos: dict  # SpeechLine -> ClipInfo
+    timeline: Timeline
+
+    @property
+    def seconds(self) -> float:
+        return self.timeline.length / self.timeline.sample_rate
+
+
+class _Renderer:
+    """Compiles, speaks and lays out routines, keeping every clip and sound it has loaded."""
+
+    def __init__(self, overrides: Overrides, clip_cache: object) -> None:
+        from coach import sounds
+
+        self.overrides = overrides
+        self.cache = clip_cache
+        self.clips: dict = {}  # SpeechLine -> speech.Clip
+        self.files: dict = {}  # sound file path -> float32 samples
+        self.sound_lengths = {
+            name: len(sounds.builtin_sound(name, SAMPLE_RATE))
+            for name in ("click", "click-accent", "chime", "bell", "tick")
+        }
+
+    def build(self, routine: nodes.Routine, progress: Progress | None = None) -> _Built:
+        from coach import speech
+        from coach.layout import lay_out
+        from coach.soundfile import load_sound_file
+
+        plan = compile_routine(routine, self.overrides)
+        lines = plan.speech_lines()
+        missing = [line for line in lines if line not in self.clips]
+        if missing:
+            self.clips.update(speech.render_speech(missing, self.cache, SAMPLE_RATE, progress))
+        for name in plan.sound_names():
+            if name not in self.sound_lengths:
+                self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
+                self.sound_lengths[name] = len(self.files[name])
+        clips = {line: self.clips[line] for line in lines}
+        infos = {line: ClipInfo(clip.key, len(clip.samples)) for line, clip in clips.items()}
+        return _Built(plan, infos, lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths))
+
+    def bank(self, built: _Built) -> object:
+        from coach.mixer import SourceBank
+
+        lines = built.plan.speech_lines()
+        speech = {self.clips[line].key: self.clips[line].samples for line in lines}
+        files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
+        return SourceBank(SAMPLE_RATE, speech=speech, files=files)
+
+
+def _fit(
+    routine: nodes.Routine, built: _Built, minutes: float, renderer: _Renderer
+) -> tuple[nodes.Routine, _Built, str]:
+    """Fit `routine` (built once as `built`) to about `minutes`; the note says what changed."""
+    from coach import fitting
+
+    target = minutes * 60.0
+    timing = fitting.measure(routine, built.plan, built.seconds)
+    fitting.check_reach(timing, target, minutes)
+    best: tuple[fitting.Factors, nodes.Routine, _Built] | None = None
+    aim = target
+    for _ in range(2):  # a fit, then one correction if the plan missed the prediction
+        factors = fitting.solve(timing, aim)
+        if factors == fitting.Factors():
+            return routine, built, fitting.describe(timing, factors, minutes, built.seconds)
+        fitted = fitting.fit(routine, factors)
+        rebuilt = renderer.build(fitted)
+        if best is None or abs(rebuilt.seconds - target) < abs(best[2].seconds - target):
+            best = (factors, fitted, rebuilt)
+        missed = rebuilt.seconds - timing.predict(factors)
+        if abs(missed) < 1.0:
+            break
+        aim = target - missed
+    assert best is not None
+    factors, fitted, rebuilt = best
+    if not fitting.close_enough(rebuilt.seconds, target):
+        raise fitting.FitError(
+            f"{timing.name} cannot be fitted to {minutes:g} minutes:"
+            f" the closest it came is {fitting.clock(rebuilt.seconds)}"
+        )
+    return fitted, rebuilt, fitting.describe(timing, factors, minutes, rebuilt.seconds)

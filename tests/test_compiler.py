@@ -194,3 +194,15 @@ def test_overrides_over_fills_only_unset_fields():
     command_line = Overrides(rate=180)
     profile = Overrides(rate=120, voice="gmw/en", gap=1.0)
     assert command_line.over(profile) == Overrides(rate=180, voice="gmw/en", gap=1.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spoken"),
+    [
+        (5, ["Get ready.", "3", "2", "1"]),
+        (3, ["2", "1"]),
+    ],
+)
+def test_short_lead_in_shortens_its_cues_instead_of_overlapping(seconds, spoken):
+    plan = compile_fixture("hold.routine", Overrides(lead_in=seconds))
+    assert [o.line.text for o in plan.segments[1].overlays] == spoken
