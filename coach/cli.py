@@ -15,7 +15,7 @@ from coach import __version__
 from coach.diagnostics import CoachError, RoutineError
 
 if TYPE_CHECKING:
-    from coach.compiler import Overrides
+    from coach.compiler import Breath, Overrides
     from coach.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,22 +40,55 @@ class CoachGroup(click.Group):
             sys.exit(130)
 
 
+class SettingType(click.ParamType):
+    """A pacing option read by the same parser as its profile key (coach.profile.SETTINGS)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.name = key
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from coach.profile import SETTINGS, SettingError
+
+        if not isinstance(value, str):
+            return value  # already read
+        try:
+            return SETTINGS[self.key].read(value)
+        except SettingError as error:
+            self.fail(str(error), param, ctx)
+
+
+# The pacing options of show, play and export, in --help order; each is a profile key too.
+PACING_KEYS = (
+    "rate",
+    "voice",
+    "pitch",
+    "volume",
+    "click-volume",
+    "gap",
+    "tempo",
+    "slower",
+    "faster",
+    "breath",
+)
+
+
+def setting_option(key: str) -> Callable[[F], F]:
+    """`--KEY`, read like the profile's KEY, with its metavar and help from coach.profile."""
+    from coach.profile import SETTINGS
+
+    found = SETTINGS[key]
+    return click.option(f"--{key}", type=SettingType(key), metavar=found.metavar, help=found.help)
+
+
 def pacing_options(function: F) -> F:
-    """The listener's pacing options, shared by show, play and export."""
-    options = [
-        click.option(
-            "--rate",
-            type=click.IntRange(80, 450),
-            metavar="WPM",
-            help="Speech rate in words per minute (routine default, else 150).",
-        ),
-        click.option("--voice", metavar="ID", help="Voice id from `coach voices`."),
-        click.option(
-            "--tempo",
-            type=click.FloatRange(1, 240),
-            metavar="N",
-            help="Reps per minute for every repeat, overriding the routine's tempos.",
-        ),
+    """The listener's pacing options, shared by show, play and export.
+
+    Each reads its value like the profile key of the same name; what is not given here comes
+    from the profile (see build_session).
+    """
+    options = [setting_option(key) for key in PACING_KEYS]
+    options += [
         click.option(
             "--minutes",
             type=click.FloatRange(1, 240),
@@ -66,7 +99,8 @@ def pacing_options(function: F) -> F:
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             envvar="COACH_CACHE_DIR",
-            help="Where rendered speech clips are kept [env: COACH_CACHE_DIR].",
+            help="Where rendered speech clips are kept "
+            "[env: COACH_CACHE_DIR; default: profile, else the user cache].",
         ),
     ]
     for option in reversed(options):
@@ -76,27 +110,108 @@ def pacing_options(function: F) -> F:
 
 def build_session(
     routine: str,
-    rate: int | None,
-    voice: str | None,
-    tempo: float | None,
-    cache_dir: Path | None,
+    rate: int | None = None,
+    voice: str | None = None,
+    tempo: float | None = None,
+    cache_dir: Path | None = None,
     minutes: float | None = None,
     extra: Overrides | None = None,
+    *,
+    pitch: int | None = None,
+    volume: float | None = None,
+    click_volume: float | None = None,
+    gap: float | None = None,
+    slower: float | None = None,
+    faster: float | None = None,
+    breath: Breath | None = None,
+    live: bool | None = None,
 ) -> Session:
-    """Run the pipeline for a command: options become overrides; warnings and notes go to stderr."""
-    from coach import session
-    from coach.compiler import Overrides
+    """Run the pipeline for a command: options become overrides; warnings and notes go to stderr.
 
-    overrides = Overrides(period=60.0 / tempo if tempo else None, rate=rate, voice=voice)
+    Values are as the pacing options read them (volume and click_volume in percent). The
+    command line (these options, then `extra` over them) beats the profile, which beats the
+    routine's settings. The profile's lead-in applies to live sessions only: `live`, which
+    defaults to whether the running command is `play`.
+    """
+    from coach import session
+
+    options = {"tempo": tempo, "slower": slower, "faster": faster}
+    given = [f"--{key}" for key, value in options.items() if value is not None]
+    if len(given) > 1:
+        raise click.UsageError(
+            f"{' and '.join(given)} cannot be used together: --tempo sets the reps per minute, "
+            "--slower and --faster change the routine's own tempos; choose one",
+            click.get_current_context(silent=True),
+        )
+    command_line = pacing_overrides(
+        rate=rate,
+        voice=voice,
+        pitch=pitch,
+        volume=volume,
+        click_volume=click_volume,
+        gap=gap,
+        breath=breath,
+        **options,
+    )
     if extra is not None:
-        overrides = extra.over(overrides)
+        command_line = extra.over(command_line)
+    overrides, profile_cache_dir = with_profile(command_line, live)
     with progress_bar("Rendering speech") as progress:
-        built = session.build(routine, overrides, cache_dir, progress, minutes=minutes)
+        built = session.build(
+            routine, overrides, cache_dir or profile_cache_dir, progress, minutes=minutes
+        )
     for warning in built.warnings:
         click.echo(warning.render(), err=True)
     for note in built.notes:
         click.echo(note, err=True)
     return built
+
+
+def pacing_overrides(**values: Any) -> Overrides:
+    """Overrides from pacing option values (keyword names as in `PACING_KEYS`, `_` for `-`)."""
+    from coach.profile import overrides_from
+
+    return overrides_from({key.replace("_", "-"): value for key, value in values.items()})
+
+
+def with_profile(
+    command_line: Overrides, live: bool | None = None
+) -> tuple[Overrides, Path | None]:
+    """The command line's overrides over the profile's, and the profile's cache directory.
+
+    tempo, slower and faster are one setting: any of them on the command line replaces the
+    profile's. The profile's lead-in counts only for live sessions (`live`, by default whether
+    the running command is `play`). A profile voice the engine lacks is an error naming the
+    profile.
+    """
+    from dataclasses import replace
+
+    from coach import profile
+
+    path = profile.profile_path()
+    values = profile.load_profile(path)
+    lower = profile.overrides_from(values)
+    if command_line.period is not None or command_line.tempo_scale is not None:
+        lower = replace(lower, period=None, tempo_scale=None)
+    if live is None:
+        ctx = click.get_current_context(silent=True)
+        live = ctx is not None and ctx.command.name == "play"
+    if not live:
+        lower = replace(lower, lead_in=None)
+    if command_line.voice is None and lower.voice is not None:
+        from coach.diagnostics import SpeechError
+        from coach.speech import Pyttsx3Engine
+
+        engine = Pyttsx3Engine()
+        engine.voices()  # a missing engine is its own error, not the profile's
+        try:
+            engine.check_voice(lower.voice)
+        except SpeechError as error:
+            raise profile.ProfileError(
+                f"{profile.line_of(path, 'voice')}: the voice in your profile: {error}; "
+                "fix it with: coach config set voice ID"
+            ) from None
+    return command_line.over(lower), values.get("cache-dir")
 
 
 @contextmanager
@@ -188,27 +303,113 @@ def show(routine: str, as_json: bool, **pacing: Any) -> None:
 
 @main.command()
 @click.argument("routine")
+@click.option(
+    "--from",
+    "from_step",
+    metavar="STEP",
+    help="Start at STEP: its number, or its name as `coach show` lists it (any case; "
+    "a beginning that only one step has is enough).",
+)
+@click.option(
+    "--lead-in",
+    type=click.FloatRange(0, 60, min_open=True),
+    metavar="SECONDS",
+    help="First a spoken countdown to get into position, SECONDS in all "
+    "(with --from, the step follows it).",
+)
 @pacing_options
-def play(routine: str, **pacing: Any) -> None:
-    """Play ROUTINE live through the speakers. Ctrl-C stops."""
-    from coach.player import play as play_timeline
+def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: Any) -> None:
+    """Play ROUTINE live through the speakers.
 
-    built = build_session(routine, **pacing)
-    total = format_clock(built.timeline.duration)
-    status = sys.stderr.isatty()
-    started = []
+    In a terminal, single keys control it: space pauses and resumes, n skips to the next
+    step, b goes back to the start of the step (twice quickly: the step before), q quits
+    and ? lists the keys. Ctrl-C stops.
+    """
+    import contextlib
 
-    def show(position: int, length: int) -> None:
+    from coach.compiler import Overrides
+    from coach.keys import KeyReader, is_terminal, keys_supported
+    from coach.player import INTERACTIVE, STREAMING, Player, find_step
+    from coach.status import HELP, KEYS_HINT, StatusLine, status_text
+
+    extra = Overrides(lead_in=lead_in) if lead_in else None
+    built = build_session(routine, **pacing, extra=extra)
+    timeline = built.timeline
+    ranges = [(0, timeline.length)]
+    where = ""
+    if from_step is not None:
+        try:
+            index = find_step(timeline, from_step)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--from'") from None
+        # A spoken lead-in (from --lead-in or the profile) is heard first, then the step.
+        spoken = any(event.start < timeline.intro_end for event in timeline.events)
+        ranges = [(0, timeline.intro_end)] if spoken else []
+        ranges.append((timeline.chapters[index].start, timeline.length))
+        where = f", from step {index + 1} of {len(timeline.chapters)}"
+    total = format_clock(sum(end - start for start, end in ranges) / timeline.sample_rate)
+    interactive = is_terminal(sys.stdin) and is_terminal(sys.stderr)
+    keys = interactive and keys_supported(sys.stdin)
+    line: StatusLine | None = None
+    announced: list[bool] = []
+
+    def announce(position: int, length: int) -> None:
         # Announced once sound flows, so a missing device gives only its own message.
-        if not started:
-            started.append(True)
-            click.echo(f"Playing {built.timeline.title} ({total}). Ctrl-C stops.", err=True)
-        if status:
-            elapsed = format_clock(position / built.timeline.sample_rate)
-            click.echo(f"\r{elapsed} / {total}", nl=False, err=True)
+        if announced:
+            return
+        announced.append(True)
+        hint = KEYS_HINT if keys else "Ctrl-C stops."
+        text = f"Playing {timeline.title} ({total}{where}). {hint}"
+        if line is not None:
+            line.print_above(text)
+        else:
+            click.echo(text, err=True)
 
-    play_timeline(built.timeline, built.bank, show)
-    click.echo(("\n" if status else "") + "Done.", err=True)
+    player = Player(
+        timeline,
+        built.bank,
+        on_progress=announce,
+        ranges=ranges,
+        chunking=INTERACTIVE if keys else STREAMING,
+    )
+
+    def render(width: int) -> str | None:
+        state = player.state()
+        if not state.started:
+            return None
+        return status_text(
+            timeline,
+            state.position,
+            state.remaining,
+            state.paused,
+            state.note,
+            width,
+            state.heading_to,
+        )
+
+    def on_key(command: str) -> None:
+        if command == "help":
+            if line is not None:
+                line.print_above(HELP)
+            return
+        player.command(command)
+        if line is not None:
+            line.refresh()
+
+    try:
+        with contextlib.ExitStack() as stack:
+            if interactive:
+                line = stack.enter_context(StatusLine(sys.stderr, render))
+            if keys:
+                try:
+                    stack.enter_context(KeyReader(on_key, sys.stdin))
+                except OSError:  # a terminal that cannot do single keys: play without them
+                    keys = False
+            player.run()
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+        sys.exit(130)
+    click.echo("Stopped." if player.stopped else "Done.", err=True)
 
 
 @main.command()
@@ -248,13 +449,181 @@ def new(name: str, force: bool) -> None:
     click.echo(f"Wrote {path}. Next: coach check {path}, then coach play {path}", err=True)
 
 
-@main.command()
-def voices() -> None:
-    """List the voices the speech engine offers (id, then name)."""
-    from coach.speech import Pyttsx3Engine
+SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with a long Ssss.")
+SAMPLE_KEYS = ("rate", "pitch", "volume", "gap")
 
-    for voice in Pyttsx3Engine().voices():
-        click.echo(f"{voice.id:<28} {voice.name}")
+
+def sample_pacing_options(function: F) -> F:
+    """The pacing options a voice sample uses: rate, pitch, volume and gap."""
+    for key in reversed(SAMPLE_KEYS):
+        function = setting_option(key)(function)
+    return function
+
+
+@main.command()
+@click.option(
+    "--sample",
+    metavar="ID",
+    help="Speak a short sample in voice ID at your pacing (these options, else your profile).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --sample: write the sample to FILE (.mp3, .wav or .ogg) instead of playing it.",
+)
+@sample_pacing_options
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="COACH_CACHE_DIR",
+    help="Where rendered speech clips are kept [env: COACH_CACHE_DIR].",
+)
+def voices(sample: str | None, output: Path | None, cache_dir: Path | None, **pacing: Any) -> None:
+    """List the voices the speech engine offers (id, then name), or hear one with --sample."""
+    if sample is None:
+        given = [f"--{k}" for k, v in pacing.items() if v is not None] + ["-o"] * bool(output)
+        if given:
+            raise click.UsageError(f"{', '.join(given)} go with --sample ID")
+        from coach.speech import Pyttsx3Engine
+
+        for voice in Pyttsx3Engine().voices():
+            click.echo(f"{voice.id:<28} {voice.name}")
+        return
+    built = voice_sample(sample, pacing_overrides(voice=sample, **pacing), cache_dir)
+    if output is not None:
+        from coach.export import export as export_timeline
+
+        written = export_timeline(built.timeline, built.bank, output)
+        click.echo(f"Wrote {written} ({built.timeline.duration:.1f}s sample of {sample})", err=True)
+        return
+    from coach.player import play as play_timeline
+
+    click.echo(f"Playing a sample of {sample}. Ctrl-C stops.", err=True)
+    play_timeline(built.timeline, built.bank)
+
+
+def voice_sample(voice: str, command_line: Overrides, cache_dir: Path | None) -> Session:
+    """SAMPLE_LINES in `voice`, through coach's own pipeline (a two-line routine), at the
+    command line's pacing over the profile's; without the session's closing bell."""
+    import tempfile
+    from dataclasses import replace
+
+    from coach import session
+
+    overrides, profile_cache_dir = with_profile(command_line, live=False)
+    text = "title: Voice sample\n\n" + "".join(f"say: {line}\n" for line in SAMPLE_LINES)
+    with tempfile.TemporaryDirectory(prefix="coach-sample-") as directory:
+        routine = Path(directory) / "sample.routine"
+        routine.write_text(text, encoding="utf-8")
+        with progress_bar("Rendering speech") as progress:
+            built = session.build(str(routine), overrides, cache_dir or profile_cache_dir, progress)
+    timeline = built.timeline
+    spoken = [e for e in timeline.events if e.kind == "speech"]
+    tail = round(0.3 * timeline.sample_rate)
+    built.timeline = replace(timeline, events=spoken, length=max(e.end for e in spoken) + tail)
+    return built
+
+
+def config_help() -> str:
+    import textwrap
+
+    from coach.profile import SETTINGS
+
+    keys = "\n".join(
+        textwrap.fill(s.help, 76, initial_indent=f"  {key:<14}", subsequent_indent=" " * 16)
+        for key, s in SETTINGS.items()
+    )
+    return (
+        "Your profile: your own pacing for show, play and export.\n\n"
+        "A TOML file at $COACH_CONFIG, else in your user config directory (see\n"
+        "`coach config path`). An option on the command line beats the profile, and the\n"
+        "profile beats the routine's own settings.\n\n"
+        "\b\nKeys (each takes the values its --option takes):\n" + keys
+    )
+
+
+@main.group("config", help=config_help())
+def config_group() -> None:
+    pass
+
+
+def _known_key(key: str) -> None:
+    from coach.profile import SETTINGS, ProfileError, setting
+
+    if key not in SETTINGS:
+        try:
+            setting(key)
+        except ProfileError as error:
+            raise click.BadParameter(str(error), param_hint="KEY") from None
+
+
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
+@click.argument("key")
+@click.argument("value")
+def config_set(key: str, value: str) -> None:
+    """Set KEY to VALUE in your profile, e.g.: coach config set rate 130
+
+    KEY is a pacing option's name without the dashes (see `coach config --help`); VALUE is
+    read and checked like that option's value.
+    """
+    from coach import profile
+
+    _known_key(key)
+    try:
+        read = profile.SETTINGS[key].read(value)
+    except profile.SettingError as error:
+        raise click.BadParameter(str(error), param_hint=repr(key)) from None
+    if key == "voice":
+        from coach.speech import Pyttsx3Engine
+
+        value = Pyttsx3Engine().resolve_voice(read) or read  # unknown: error with did-you-mean
+    elif key == "cache-dir":
+        value = str(read.absolute())
+    path = profile.profile_path()
+    replaced = profile.set_value(key, value, path)
+    stored = profile.dumps({key: profile.SETTINGS[key].read(value)}).strip()
+    click.echo(f"Set {stored} in {path}", err=True)
+    for other in replaced:
+        click.echo(f"Removed {other}: tempo, slower and faster are one setting.", err=True)
+
+
+@config_group.command("unset")
+@click.argument("key")
+def config_unset(key: str) -> None:
+    """Remove KEY from your profile, so the routine's setting or the default applies."""
+    from coach import profile
+
+    path = profile.profile_path()
+    if key not in profile.read_document(path):
+        _known_key(key)
+    if profile.unset_value(key, path):
+        click.echo(f"Removed {key} from {path}", err=True)
+    else:
+        click.echo(f"{key} was not set in {path}", err=True)
+
+
+@config_group.command("show")
+def config_show() -> None:
+    """Print your profile's path and each KEY = VALUE in it."""
+    from coach import profile
+
+    path = profile.profile_path()
+    values = profile.load_profile(path)
+    if not path.exists():
+        click.echo(f"# {path}")
+        click.echo("# No profile yet. Create one with, e.g.: coach config set rate 130")
+        return
+    click.echo(f"# {path}")
+    click.echo(profile.dumps(values).rstrip("\n") if values else "# (no settings)")
+
+
+@config_group.command("path")
+def config_path() -> None:
+    """Print where your profile is (it may not exist yet)."""
+    from coach.profile import profile_path
+
+    click.echo(str(profile_path()))
 
 
 def format_clock(seconds: float) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,9 +32,14 @@ CHUNK_MIN = 5.0
 CHUNK_MAX = 15.0
 CUT_MARGIN = 0.05  # keep cuts this far inside a silence when it is wide enough
 POLL_SECONDS = 0.002  # how often to check whether a chunk has finished
+PAUSE_POLL_SECONDS = 0.25  # a paused player wakes at once on a command; this is a backstop
 PROGRESS_SECONDS = 0.25
 MIX_BLOCK = 4096
 STOP_WAIT_SECONDS = 0.5
+BACK_TWICE_SECONDS = 1.5  # `back` again within this long goes to the step before
+NOTE_SECONDS = 2.0  # how long a player note ("already at the last step") stays in its state
+
+COMMANDS = ("toggle", "pause", "resume", "next", "back", "quit")
 
 NO_DEVICE_HINT = "Export the session to play it elsewhere: coach export ROUTINE -o session.mp3"
 
@@ -98,6 +107,32 @@ class SimpleaudioOutput:
         ) from failure
 
 
+@dataclass(frozen=True)
+class Chunking:
+    """How playback cuts the session into device buffers, in seconds.
+
+    Each chunk aims at `target` within [shortest, longest] (the first of a run: `first`
+    within [first_min, longest]), cut in silence. With no silence in that window the cut
+    goes at the first silence within `reach`, and only with none there either in sound.
+    """
+
+    first: float
+    first_min: float
+    target: float
+    shortest: float
+    longest: float
+    reach: float
+
+
+# Without keys: long chunks, the device is reopened every 10 s or so.
+STREAMING = Chunking(FIRST_CHUNK, FIRST_CHUNK_MIN, CHUNK, CHUNK_MIN, CHUNK_MAX, CHUNK_MAX)
+# With keys: pause acts at a chunk boundary, so chunks are about a second (0.5 to 1.5 s,
+# longer only to reach the end of a sentence or other unbroken sound).
+INTERACTIVE = Chunking(
+    first=0.75, first_min=0.25, target=1.0, shortest=0.5, longest=1.5, reach=15.0
+)
+
+
 def plan_chunks(
     timeline: Timeline,
     first: float = FIRST_CHUNK,
@@ -105,28 +140,40 @@ def plan_chunks(
     target: float = CHUNK,
     shortest: float = CHUNK_MIN,
     longest: float = CHUNK_MAX,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    reach: float | None = None,
+    spans: Sequence[tuple[int, int]] | None = None,
 ) -> list[Chunk]:
-    """Cut the session into chunks [start, end) covering it exactly, each cut in silence.
+    """Cut samples [start, end) of the session into chunks covering it exactly, cut in silence.
 
     A cut goes at the point of a quiet span (no event sounding on either side) that is
     closest to the wanted size, within [shortest, longest] seconds (the first chunk:
-    [first_min, longest], aiming at `first`). With no silence in reach it cuts at the
-    wanted size anyway. The last chunk takes the rest once that fits in `longest`.
+    [first_min, longest], aiming at `first`). With no silence there it goes at the first
+    silence within `reach` seconds (default: `longest`); with none there either, the rest
+    is one chunk if it fits in `reach`, else the cut goes at the wanted size anyway. The
+    last chunk takes the rest once that fits in `longest`.
+    `spans` may pass `silent_spans(timeline)` when planning the same timeline often.
     """
     rate = timeline.sample_rate
-    length = timeline.length
-    spans = [(a, b) for a, b in quiet_spans(timeline) if b - a >= 2]
+    end = timeline.length if end is None else min(end, timeline.length)
+    reach = longest if reach is None else max(reach, longest)
+    if spans is None:
+        spans = silent_spans(timeline)
     margin = int(CUT_MARGIN * rate)
     chunks: list[Chunk] = []
-    position = 0
-    index = 0
-    while position < length:
+    position = max(0, start)
+    index = bisect.bisect_left(spans, (position, position))
+    index = max(0, index - 1)
+    while position < end:
         is_first = not chunks
         lo = position + max(1, int((first_min if is_first else shortest) * rate))
         hi = position + max(1, int(longest * rate))
+        far = position + max(1, int(reach * rate))
         want = position + max(1, int((first if is_first else target) * rate))
-        if not is_first and length <= hi:
-            chunks.append((position, length))
+        if not is_first and end <= hi:
+            chunks.append((position, end))
             break
         while index < len(spans) and spans[index][1] - 1 < lo:
             index += 1  # spans wholly before the window are of no more use
@@ -142,19 +189,59 @@ def plan_chunks(
             cut = min(max(cut, low), high)
             if best is None or abs(cut - want) < abs(best - want):
                 best = cut
-        end = min(best if best is not None else want, length)
-        chunks.append((position, end))
-        position = end
+        if best is None and far > hi:
+            for a, b in (spans[j] for j in range(index, len(spans))):
+                if a + 1 > far:
+                    break
+                low, high = max(a + 1, hi + 1), min(b - 1, far)
+                if low <= high:  # the first silence past the window: cut early in it
+                    best = min(max(low, a + min(margin, (b - a) // 2)), high)
+                    break
+        if best is None and end <= far:
+            best = end  # unbroken sound to the end: one chunk rather than a cut in it
+        chunk_end = min(best if best is not None else want, end)
+        chunks.append((position, chunk_end))
+        position = chunk_end
     return chunks
 
 
+def silent_spans(timeline: Timeline) -> list[tuple[int, int]]:
+    """The quiet spans of the session wide enough to cut in (two samples or more)."""
+    return [(a, b) for a, b in quiet_spans(timeline) if b - a >= 2]
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """A snapshot of a player for a status display (positions in samples)."""
+
+    position: int  # the sample sounding now (estimated from the clock while a chunk plays)
+    remaining: int  # samples still to play, in play order
+    paused: bool
+    started: bool  # sound has been sent to the device
+    finished: bool
+    note: str = ""  # a short word from the player, e.g. why a command did nothing
+    heading_to: int | None = None  # in a lead-in before a jump: where the jump goes
+
+
 class Player:
-    """Plays a timeline chunk by chunk from one mix_blocks stream.
+    """Plays a timeline chunk by chunk, controlled by commands from any thread.
 
     Chunk k+1 is mixed while chunk k plays and started the moment chunk k finishes, so
-    what reaches the device is, sample for sample, `mix_all(timeline, bank)`. The chunk
-    list is the unit of control: `stop()` ends playback; pause, resume and skip can act
-    at chunk boundaries (mix_blocks can start at any chunk's first sample).
+    what reaches the device is, sample for sample, the session from `mix_all` apart from
+    deliberate jumps. The chunk list is the unit of control:
+
+    - `pause()` takes effect when the chunk playing ends (simpleaudio cannot tell how far
+      into a buffer it is), `resume()` starts the next chunk at once: nothing is lost or
+      repeated. Keep chunks short (`INTERACTIVE`) when pausing is wanted.
+    - `next_step()` and `back()` stop the chunk at once and go on from a step's start
+      (`back()` twice within BACK_TWICE_SECONDS: the step before); the chunks are planned
+      again from there. A paused player stays paused.
+    - `quit()` (or `stop()`) stops the sound at once; `run` returns normally.
+
+    `ranges` is the play order: sample ranges [start, end) played one after another (the
+    default is the whole session). `[(0, intro_end), (step_start, length)]` plays the
+    lead-in countdown and then jumps to a step; while in a range that is not the last,
+    `next_step()` goes to the next range and `back()` restarts the range.
     """
 
     def __init__(
@@ -164,69 +251,321 @@ class Player:
         on_progress: Progress | None = None,
         output: AudioOutput | None = None,
         chunks: list[Chunk] | None = None,
+        *,
+        ranges: Sequence[Chunk] | None = None,
+        chunking: Chunking = STREAMING,
     ) -> None:
         self.timeline = timeline
         self.bank = bank
         self.on_progress = on_progress
-        self.chunks = chunks if chunks is not None else plan_chunks(timeline)
+        self.chunking = chunking
+        self.played: list[Chunk] = []  # every chunk sent to the device, in order
         self._output = output
+        self._spans: list[tuple[int, int]] | None = None
+        self._stops = sorted(
+            {0} | {c.start for c in timeline.chapters if 0 <= c.start < timeline.length}
+        )
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._commands: deque[tuple[str, float]] = deque()
+        self._paused = False
         self._stop_requested = False
-        self._position = 0
+        self._started = False
+        self._finished = False
+        self._note: tuple[str, float] | None = None
+        self._last_back: tuple[float, int] | None = None  # when, and the sample it went to
+        self._ranges = _normal_ranges(
+            ranges if ranges is not None else [(0, timeline.length)], timeline.length
+        )
+        if chunks is not None:
+            self.chunks = list(chunks)
+            self._chunk_range = [0] * len(self.chunks)
+        else:
+            self.chunks, self._chunk_range = self._plan(self._ranges)
+        self._suffix = _suffix_sums(self.chunks)
+        self._next = 0  # index in self.chunks of the next chunk to start
+        self._now: tuple[int, int, float] | None = None  # chunk playing, when it started
+        self._position = self.chunks[0][0] if self.chunks else 0
         self._current: Playing | None = None
         self._current_samples: np.ndarray | None = None  # kept alive while it plays
+
+    # -- the input interface: safe to call from any thread, also from on_progress --
+
+    def command(self, name: str) -> None:
+        """Run a command by name: one of COMMANDS."""
+        actions: dict[str, Callable[[], None]] = {
+            "toggle": self.toggle_pause,
+            "pause": self.pause,
+            "resume": self.resume,
+            "next": self.next_step,
+            "back": self.back,
+            "quit": self.quit,
+        }
+        if name not in actions:
+            raise ValueError(f"unknown player command {name!r}; known: {', '.join(COMMANDS)}")
+        actions[name]()
+
+    def pause(self) -> None:
+        """Pause at the end of the chunk now playing."""
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        """Go on with the next chunk at once."""
+        self._set_paused(False)
+
+    def toggle_pause(self) -> None:
+        """Pause if playing, resume if paused."""
+        with self._lock:
+            self._paused = not self._paused
+        self._wake.set()
+
+    def next_step(self) -> None:
+        """Skip to the start of the next step (now: the chunk playing is cut short)."""
+        self._enqueue("next")
+
+    def back(self) -> None:
+        """Back to the start of the step playing; again within 1.5 s: the step before."""
+        self._enqueue("back")
+
+    def quit(self) -> None:
+        """Stop the sound at once; `run` returns soon after."""
+        self._stop_requested = True
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask playback to stop; `run` returns soon after (safe from another thread)."""
+        self.quit()
+
+    # -- state --
 
     @property
     def position(self) -> int:
         """The first sample of the chunk now playing (or the end, once done)."""
         return self._position
 
-    def stop(self) -> None:
-        """Ask playback to stop; `run` returns soon after (safe from another thread)."""
-        self._stop_requested = True
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopped(self) -> bool:
+        """Whether playback was stopped (quit) rather than played to its end."""
+        return self._stop_requested
+
+    def state(self) -> PlayerState:
+        """A consistent snapshot for a status line (safe from any thread)."""
+        with self._lock:
+            position = self._estimate()
+            remaining = self._suffix[self._next] if self._next < len(self._suffix) else 0
+            if self._now is not None:
+                remaining += max(0, self._now[1] - position)
+            note = ""
+            if self._note is not None and time.monotonic() - self._note[1] < NOTE_SECONDS:
+                note = self._note[0]
+            index = self._range_index()
+            ahead = self._ranges[index + 1][0] if index + 1 < len(self._ranges) else None
+            return PlayerState(
+                position, remaining, self._paused, self._started, self._finished, note, ahead
+            )
+
+    # -- playing --
 
     def run(self) -> None:
-        """Play the whole session; returns when done or stopped. Re-raises KeyboardInterrupt
-        after stopping the sound."""
-        if self.timeline.length == 0 or not self.chunks:
-            return
-        output = self._output if self._output is not None else SimpleaudioOutput()
-        rate = self.timeline.sample_rate
-        audio = _chunk_audio(mix_blocks(self.timeline, self.bank, MIX_BLOCK), self.chunks)
+        """Play the session; returns when done or stopped. Re-raises KeyboardInterrupt
+        (and device errors) after stopping the sound."""
         try:
-            upcoming = next(audio)
-            for start, end in self.chunks:
-                samples = upcoming
-                if self._current is not None:
-                    self._wait(self._current, self._position, start)
-                if self._stop_requested:
-                    break
-                self._current = output.start(samples, rate)
-                self._current_samples = samples
-                self._position = start
-                self._report(start)
-                # Mix the next chunk while this one plays.
-                upcoming = next(audio, None) if end < self.timeline.length else None
-            if self._current is not None and not self._stop_requested:
-                self._wait(self._current, self._position, self.chunks[-1][1])
-            if not self._stop_requested:
-                self._position = self.timeline.length
-                self._report(self.timeline.length)
+            if self.timeline.length == 0 or not self.chunks:
+                return
+            output = self._output if self._output is not None else SimpleaudioOutput()
+            self._play(output)
         finally:
             self._silence()
+            with self._lock:
+                self._now = None
+                self._finished = True
 
-    def _wait(self, playing: Playing, start: int, end: int) -> None:
-        """Poll until `playing` has finished, reporting an estimated position meanwhile."""
-        began = time.monotonic()
-        reported = began
-        while playing.is_playing():
+    def _play(self, output: AudioOutput) -> None:
+        rate = self.timeline.sample_rate
+        audio = _chunk_audio(self.timeline, self.bank, self.chunks)
+        upcoming = next(audio, None)
+        playing: Playing | None = None
+        while True:
+            finished = self._wait(playing) if playing is not None else True
             if self._stop_requested:
                 return
-            time.sleep(POLL_SECONDS)
+            jump = self._take_jumps()
+            if jump is not None:
+                self._silence()  # a deliberate skip: cut the chunk short at once
+                playing = None
+                self._replan(jump)
+                audio = _chunk_audio(self.timeline, self.bank, self.chunks)
+                upcoming = next(audio, None)
+                self._report(jump[0][0])
+                continue
+            if not finished:
+                continue  # woken by pause or resume: the chunk plays on
+            if playing is not None:
+                playing = None
+                with self._lock:
+                    self._now = None
+            if self._next >= len(self.chunks):
+                break
+            if self._paused:
+                self._idle()
+                continue
+            start, end = self.chunks[self._next]
+            samples = upcoming
+            assert samples is not None and len(samples) == end - start
+            playing = output.start(samples, rate)
+            self._current = playing
+            self._current_samples = samples
+            with self._lock:
+                self._now = (start, end, time.monotonic())
+                self._next += 1
+                self._position = start
+                self._started = True
+            self.played.append((start, end))
+            self._report(start)
+            # Mix the next chunk while this one plays.
+            upcoming = next(audio, None) if self._next < len(self.chunks) else None
+        self._position = self.timeline.length
+        self._report(self.timeline.length)
+
+    def _wait(self, playing: Playing) -> bool:
+        """Poll until `playing` has finished (True) or a command needs the player (False),
+        reporting an estimated position meanwhile."""
+        reported = time.monotonic()
+        while playing.is_playing():
+            if self._stop_requested or self._commands:
+                return False
+            if self._wake.wait(POLL_SECONDS):
+                self._wake.clear()
+                return False
             now = time.monotonic()
             if self.on_progress is not None and now - reported >= PROGRESS_SECONDS:
                 reported = now
-                estimate = start + int((now - began) * self.timeline.sample_rate)
-                self._report(min(estimate, end))
+                with self._lock:
+                    estimate = self._estimate()
+                self._report(estimate)
+        return True
+
+    def _idle(self) -> None:
+        """Paused between chunks: sleep until a command arrives."""
+        self._wake.clear()
+        if self._paused and not self._commands and not self._stop_requested:
+            self._wake.wait(PAUSE_POLL_SECONDS)
+
+    def _set_paused(self, paused: bool) -> None:
+        with self._lock:
+            self._paused = paused
+        self._wake.set()
+
+    def _enqueue(self, name: str) -> None:
+        with self._lock:
+            self._commands.append((name, time.monotonic()))
+        self._wake.set()
+
+    def _estimate(self) -> int:
+        """The sample sounding now; the caller holds the lock."""
+        if self._now is not None:
+            start, end, began = self._now
+            heard = int((time.monotonic() - began) * self.timeline.sample_rate)
+            return min(start + heard, max(start, end - 1))
+        if self._next < len(self.chunks):
+            return self.chunks[self._next][0]
+        return self.chunks[-1][1] if self.chunks else 0
+
+    def _range_index(self) -> int:
+        """Which of the ranges the chunk playing (or next) belongs to; the caller holds the
+        lock."""
+        owners = self._chunk_range
+        if not owners:
+            return max(0, len(self._ranges) - 1)
+        at = self._next - 1 if self._now is not None else self._next
+        return owners[min(max(at, 0), len(owners) - 1)]
+
+    def _take_jumps(self) -> tuple[list[Chunk], int] | None:
+        """Apply the queued step commands in order; the new play order and range index."""
+        with self._lock:
+            commands = list(self._commands)
+            self._commands.clear()
+            position = self._estimate()
+            index = self._range_index()
+        if not commands:
+            return None
+        ranges = self._ranges
+        jumped = False
+        for name, pressed in commands:
+            moved = self._navigate(name, pressed, ranges, index, position)
+            if moved is not None:
+                ranges, index, position, jumped = moved, 0, moved[0][0], True
+        return (ranges, index) if jumped else None
+
+    def _navigate(
+        self, name: str, pressed: float, ranges: list[Chunk], index: int, position: int
+    ) -> list[Chunk] | None:
+        """Where one `next` or `back` leads: the new play order, or None to stay."""
+        last = index >= len(ranges) - 1
+        if name == "next":
+            if not last:
+                return ranges[index + 1 :]
+            range_end = ranges[index][1]
+            target = next((s for s in self._stops if position < s < range_end), None)
+            if target is None:
+                self._set_note("already at the last step")
+                return None
+            return [(target, range_end)]
+        if not last:  # back in the lead-in: hear it again from its start
+            self._last_back = None
+            return [ranges[index], *ranges[index + 1 :]]
+        stops = self._stops
+        if self._last_back is not None and pressed - self._last_back[0] <= BACK_TWICE_SECONDS:
+            previous = bisect.bisect_right(stops, self._last_back[1]) - 1
+            target = stops[max(previous - 1, 0)]
+        else:
+            target = stops[max(bisect.bisect_right(stops, position) - 1, 0)]
+        self._last_back = (pressed, target)
+        return [(target, ranges[index][1])]
+
+    def _replan(self, jump: tuple[list[Chunk], int]) -> None:
+        ranges, _ = jump
+        ranges = _normal_ranges(ranges, self.timeline.length)
+        chunks, owners = self._plan(ranges)
+        with self._lock:
+            self._ranges = ranges
+            self.chunks, self._chunk_range = chunks, owners
+            self._suffix = _suffix_sums(chunks)
+            self._next = 0
+            self._now = None
+            self._position = chunks[0][0] if chunks else self.timeline.length
+
+    def _plan(self, ranges: Sequence[Chunk]) -> tuple[list[Chunk], list[int]]:
+        """Chunks for each range in turn, and the range each chunk belongs to."""
+        if self._spans is None:
+            self._spans = silent_spans(self.timeline)
+        c = self.chunking
+        chunks: list[Chunk] = []
+        owners: list[int] = []
+        for number, (start, end) in enumerate(ranges):
+            planned = plan_chunks(
+                self.timeline,
+                c.first,
+                c.first_min,
+                c.target,
+                c.shortest,
+                c.longest,
+                start=start,
+                end=end,
+                reach=c.reach,
+                spans=self._spans,
+            )
+            chunks.extend(planned)
+            owners.extend([number] * len(planned))
+        return chunks, owners
+
+    def _set_note(self, text: str) -> None:
+        with self._lock:
+            self._note = (text, time.monotonic())
 
     def _report(self, position: int) -> None:
         if self.on_progress is not None:
@@ -248,11 +587,73 @@ def play(timeline: Timeline, bank: SourceBank, on_progress: Progress | None = No
     Player(timeline, bank, on_progress).run()
 
 
-def _chunk_audio(blocks: Iterator[np.ndarray], chunks: list[Chunk]) -> Iterator[np.ndarray]:
-    """Regroup the mixer's blocks into one fresh int16 array per chunk."""
+def find_step(timeline: Timeline, wanted: str) -> int:
+    """The index of the chapter `wanted` names: its 1-based number, its name (any case), or
+    a beginning of the name that only one step has. ValueError, listing the steps, if none."""
+    chapters = timeline.chapters
+    if not chapters:
+        raise ValueError(f"{timeline.title} has no steps to start from")
+    listing = "\n".join(f"  {n:>2}  {c.name}" for n, c in enumerate(chapters, 1))
+    text = " ".join(wanted.split())
+    if text.isdigit():
+        number = int(text)
+        if 1 <= number <= len(chapters):
+            return number - 1
+        raise ValueError(f"there is no step {number}. The steps are:\n{listing}")
+    key = text.casefold()
+    exact = [i for i, c in enumerate(chapters) if c.name.casefold() == key]
+    if len(exact) == 1:
+        return exact[0]
+    found = exact or [
+        i for i, c in enumerate(chapters) if key and c.name.casefold().startswith(key)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        numbers = ", ".join(str(i + 1) for i in found)
+        raise ValueError(
+            f"{wanted!r} could be steps {numbers}; give more of the name, or the number. "
+            f"The steps are:\n{listing}"
+        )
+    raise ValueError(f"no step is called {wanted!r}. The steps are:\n{listing}")
+
+
+def _normal_ranges(ranges: Sequence[Chunk], length: int) -> list[Chunk]:
+    """Ranges clipped to the session, empty ones dropped, touching ones joined."""
+    out: list[Chunk] = []
+    for start, end in ranges:
+        start, end = max(0, start), min(end, length)
+        if start >= end:
+            continue
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _suffix_sums(chunks: Sequence[Chunk]) -> list[int]:
+    """sums[i] = samples in chunks[i:] (one more entry than chunks, ending in 0)."""
+    sums = [0] * (len(chunks) + 1)
+    for i in range(len(chunks) - 1, -1, -1):
+        sums[i] = sums[i + 1] + chunks[i][1] - chunks[i][0]
+    return sums
+
+
+def _chunk_audio(
+    timeline: Timeline, bank: SourceBank, chunks: Sequence[Chunk]
+) -> Iterator[np.ndarray]:
+    """One fresh int16 array per chunk, mixed on demand; a chunk that does not follow on
+    from the one before starts a new mix there (mix_blocks can start anywhere)."""
+    blocks: Iterator[np.ndarray] = iter(())
     pending = np.zeros(0, dtype=np.int16)
     offset = 0
+    expected: int | None = None
     for start, end in chunks:
+        if start != expected:
+            blocks = mix_blocks(timeline, bank, MIX_BLOCK, start=start)
+            pending = np.zeros(0, dtype=np.int16)
+            offset = 0
         out = np.empty(end - start, dtype=np.int16)
         filled = 0
         while filled < len(out):
@@ -263,6 +664,7 @@ def _chunk_audio(blocks: Iterator[np.ndarray], chunks: list[Chunk]) -> Iterator[
             out[filled : filled + take] = pending[offset : offset + take]
             filled += take
             offset += take
+        expected = end
         yield out
 
 
