@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 from coach import parser
@@ -34,3 +39,60 @@ def fake_clips(plan: Plan) -> dict:
 def lay_out_fixture(name: str, overrides: Overrides | None = None) -> Timeline:
     plan = compile_fixture(name, overrides)
     return lay_out(plan, RATE, fake_clips(plan), SOUND_LENGTHS)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE_CONF = Path(__file__).resolve().parent / "alsa-capture.conf"
+
+
+def run_coach(
+    *args: str,
+    env: dict[str, str] | None = None,
+    cache: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m coach ARGS` as a user would, with an optional clip cache and env."""
+    environment = {**os.environ, **(env or {})}
+    if cache is not None:
+        environment["COACH_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def play_captured(
+    tmp_path: Path, child: str, job: object, alsa_config: Path = CAPTURE_CONF
+) -> tuple[dict, str, bytes]:
+    """Run player code `child` in a fresh process (ALSA reads its config once per process)
+    with the device captured to a file; `job` is pickled to the path in its sys.argv[1].
+
+    Returns the child's last stdout line as JSON, its stderr, and the captured bytes.
+    """
+    job_path = tmp_path / "job.pickle"
+    with job_path.open("wb") as f:
+        pickle.dump(job, f)
+    capture = tmp_path / "capture.raw"
+    capture.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "ALSA_CONFIG_PATH": str(alsa_config),
+        "COACH_ALSA_CAPTURE": str(capture),
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(job_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report, done.stderr, capture.read_bytes() if capture.exists() else b""

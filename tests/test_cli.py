@@ -12,6 +12,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from helpers import run_coach
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 GOOD = str(FIXTURES / "good.routine")
@@ -19,16 +20,7 @@ BAD = str(FIXTURES / "bad.routine")
 
 
 def coach(*args: str, env: dict[str, str] | None = None, cache: Path | None = None):
-    environment = {**os.environ, **(env or {})}
-    if cache is not None:
-        environment["COACH_CACHE_DIR"] = str(cache)
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-    )
+    return run_coach(*args, env=env, cache=cache)
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ speech, a temporary clip cache) and through the real command line."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_coach
 
 from coach import checker, fitting, loader, nodes, session
 from coach.compiler import compile_routine
@@ -389,14 +388,7 @@ def test_without_minutes_there_are_no_notes(build):
 
 
 def coach(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COACH_CACHE_DIR": str(cache)}
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=300,
-    )
+    return run_coach(*args, cache=cache)
 
 
 def test_cli_show_fits_and_tells_on_stderr(clip_cache):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import pickle
 import select
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import RATE
+from helpers import play_captured
 
 from coach.export import export
 from coach.mixer import SourceBank, mix_all
@@ -99,32 +99,11 @@ def play_with_commands(
     """Play in a child process through the capture device; at the start of chunk k (in play
     order) send each command scripted for k, after its delay. Returns the child's report and
     the bytes the device received."""
-    job = tmp_path / "job.pickle"
-    with job.open("wb") as f:
-        pickle.dump(
-            (timeline, dict(bank.speech), dict(bank.files), list(script), chunking, ranges), f
-        )
-    capture = tmp_path / "capture.raw"
-    capture.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "ALSA_CONFIG_PATH": str(CAPTURE_CONF),
-        "COACH_ALSA_CAPTURE": str(capture),
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(job)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    job = (timeline, dict(bank.speech), dict(bank.files), list(script), chunking, ranges)
+    report, _, captured = play_captured(tmp_path, CHILD, job)
     report["planned"] = [tuple(c) for c in report["planned"]]
     report["played"] = [tuple(c) for c in report["played"]]
-    return report, capture.read_bytes() if capture.exists() else b""
+    return report, captured
 
 
 def session_bytes(timeline: Timeline, bank: SourceBank) -> bytes:

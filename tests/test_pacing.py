@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_coach
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pacing"
 SPEECH = str(FIXTURES / "speech.routine")
@@ -29,18 +28,8 @@ def run(cache, tmp_path):
     """run(*args) -> CompletedProcess of `python -m coach ARGS` with an empty profile."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "COACH_CACHE_DIR": str(cache),
-            "COACH_CONFIG": str(tmp_path / "no-profile.toml"),
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "coach", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        env = {"COACH_CONFIG": str(tmp_path / "no-profile.toml")}
+        return run_coach(*args, env=env, cache=cache)
 
     return run
 

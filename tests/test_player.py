@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import json
-import os
-import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import RATE
+from helpers import play_captured
 
 from coach.export import export
 from coach.mixer import SourceBank, mix_all, quiet_spans
@@ -64,28 +60,10 @@ def play_in_child(
 ) -> tuple[dict, bytes]:
     """Play in a child process with ALSA pointed at `alsa_config`; returns the child's
     report (with its stderr) and the captured device bytes."""
-    job = tmp_path / "job.pickle"
-    with job.open("wb") as f:
-        pickle.dump((timeline, dict(bank.speech), dict(bank.files), interrupt_at_chunk), f)
-    capture = tmp_path / "capture.raw"
-    env = {
-        **os.environ,
-        "ALSA_CONFIG_PATH": str(alsa_config),
-        "COACH_ALSA_CAPTURE": str(capture),
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(job)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    report["stderr"] = done.stderr
-    return report, capture.read_bytes() if capture.exists() else b""
+    job = (timeline, dict(bank.speech), dict(bank.files), interrupt_at_chunk)
+    report, stderr, captured = play_captured(tmp_path, CHILD, job, alsa_config)
+    report["stderr"] = stderr
+    return report, captured
 
 
 @needs_alsa
