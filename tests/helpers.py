@@ -13,6 +13,7 @@ from coach import parser
 from coach.compiler import Overrides, compile_routine
 from coach.layout import lay_out
 from coach.plan import ClipInfo, Plan
+from coach.speech import SpeechEngine, SpeechLine, Voice
 from coach.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -96,3 +97,24 @@ def play_captured(
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     return report, done.stderr, capture.read_bytes() if capture.exists() else b""
+
+
+class CountingEngine:
+    """The real engine, counting the clips it is asked to synthesize; the version can be
+    overridden to stand for an engine upgrade."""
+
+    def __init__(self, inner: SpeechEngine, version: str | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._version = version
+        self.calls: list[SpeechLine] = []
+
+    def version(self) -> str:
+        return self._version if self._version is not None else self.inner.version()
+
+    def voices(self) -> list[Voice]:
+        return self.inner.voices()
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        self.calls.append(line)
+        self.inner.synthesize(line, path)

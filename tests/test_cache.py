@@ -13,35 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CountingEngine
 
 import coach.cache as cache_module
 from coach.cache import CacheError, ClipCache, decode_clip, default_cache_dir
 from coach.diagnostics import CoachError, SpeechError
-from coach.speech import Pyttsx3Engine, SpeechEngine, SpeechLine, Voice
+from coach.speech import Pyttsx3Engine, SpeechEngine, SpeechLine
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = SpeechLine("Breathe in slowly", None, 175)
-
-
-class CountingEngine:
-    """The real engine, counting the clips it is asked to synthesize; the version can be
-    overridden to stand for an engine upgrade."""
-
-    def __init__(self, inner: SpeechEngine, version: str | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._version = version
-        self.calls: list[SpeechLine] = []
-
-    def version(self) -> str:
-        return self._version if self._version is not None else self.inner.version()
-
-    def voices(self) -> list[Voice]:
-        return self.inner.voices()
-
-    def synthesize(self, line: SpeechLine, path: Path) -> None:
-        self.calls.append(line)
-        self.inner.synthesize(line, path)
 
 
 @pytest.fixture(scope="module")

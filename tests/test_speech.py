@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CountingEngine
 
 from coach.cache import ClipCache
 from coach.diagnostics import CoachError, SpeechError
@@ -19,7 +20,6 @@ from coach.speech import (
     Pyttsx3Engine,
     SpeechEngine,
     SpeechLine,
-    Voice,
     render_speech,
     resample,
     trim_silence,
@@ -27,25 +27,6 @@ from coach.speech import (
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 22050
-
-
-class CountingEngine:
-    """The real engine, counting the clips it is asked to synthesize."""
-
-    def __init__(self, inner: SpeechEngine) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.calls: list[SpeechLine] = []
-
-    def version(self) -> str:
-        return self.inner.version()
-
-    def voices(self) -> list[Voice]:
-        return self.inner.voices()
-
-    def synthesize(self, line: SpeechLine, path: Path) -> None:
-        self.calls.append(line)
-        self.inner.synthesize(line, path)
 
 
 @pytest.fixture(scope="module")
