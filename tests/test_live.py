@@ -20,15 +20,10 @@ import pytest
 from conftest import RATE
 from helpers import play_captured
 
+from coach.chunks import INTERACTIVE, plan_chunks, silent_spans
 from coach.export import export
 from coach.mixer import SourceBank, mix_all
-from coach.player import (
-    INTERACTIVE,
-    Player,
-    find_step,
-    plan_chunks,
-    silent_spans,
-)
+from coach.player import Player, find_step
 from coach.timeline import Chapter, Event, Timeline
 
 termios = pytest.importorskip("termios")
@@ -47,7 +42,7 @@ needs_alsa = pytest.mark.skipif(
 
 CHILD = r"""
 import json, pickle, sys, threading, time
-from coach import player as player_module
+from coach import chunks as chunks_module
 from coach.mixer import SourceBank
 from coach.player import Player
 
@@ -75,7 +70,7 @@ def progress(position, total):
                     send(command)
 
 player = Player(
-    timeline, bank, on_progress=progress, chunking=getattr(player_module, chunking),
+    timeline, bank, on_progress=progress, chunking=getattr(chunks_module, chunking),
     ranges=ranges,
 )
 planned = list(player.chunks)

@@ -11,9 +11,10 @@ import pytest
 from conftest import RATE
 from helpers import play_captured
 
+from coach.chunks import plan_chunks
 from coach.export import export
 from coach.mixer import SourceBank, mix_all, quiet_spans
-from coach.player import Player, plan_chunks
+from coach.player import Player
 from coach.timeline import Event, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
