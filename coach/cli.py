@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +16,7 @@ from coach import __version__
 from coach.diagnostics import CoachError, RoutineError
 
 if TYPE_CHECKING:
-    from coach.compiler import Breath, Overrides
+    from coach.compiler import Overrides
     from coach.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,49 +111,27 @@ def pacing_options(function: F) -> F:
 
 def build_session(
     routine: str,
-    rate: int | None = None,
-    voice: str | None = None,
-    tempo: float | None = None,
     cache_dir: Path | None = None,
     minutes: float | None = None,
     extra: Overrides | None = None,
     *,
-    pitch: int | None = None,
-    volume: float | None = None,
-    click_volume: float | None = None,
-    gap: float | None = None,
-    slower: float | None = None,
-    faster: float | None = None,
-    breath: Breath | None = None,
     live: bool | None = None,
+    **pacing: Any,
 ) -> Session:
     """Run the pipeline for a command: options become overrides; warnings and notes go to stderr.
 
-    Values are as the pacing options read them (volume and click_volume in percent). The
-    command line (these options, then `extra` over them) beats the profile, which beats the
-    routine's settings. The profile's lead-in applies to live sessions only: `live`, which
-    defaults to whether the running command is `play`.
+    `pacing` holds the pacing options' values by keyword (see `pacing_overrides`). The command
+    line (these options, then `extra` over them) beats the profile, which beats the routine's
+    settings (coach.profile.with_profile). The profile's lead-in applies to live sessions
+    only: `live`, which defaults to whether the running command is `play`.
     """
     from coach import session
+    from coach.profile import SettingError
 
-    options = {"tempo": tempo, "slower": slower, "faster": faster}
-    given = [f"--{key}" for key, value in options.items() if value is not None]
-    if len(given) > 1:
-        raise click.UsageError(
-            f"{' and '.join(given)} cannot be used together: --tempo sets the reps per minute, "
-            "--slower and --faster change the routine's own tempos; choose one",
-            click.get_current_context(silent=True),
-        )
-    command_line = pacing_overrides(
-        rate=rate,
-        voice=voice,
-        pitch=pitch,
-        volume=volume,
-        click_volume=click_volume,
-        gap=gap,
-        breath=breath,
-        **options,
-    )
+    try:
+        command_line = pacing_overrides(**pacing)
+    except SettingError as error:  # more than one of --tempo, --slower and --faster
+        raise click.UsageError(str(error), click.get_current_context(silent=True)) from None
     if extra is not None:
         command_line = extra.over(command_line)
     overrides, profile_cache_dir = with_profile(command_line, live)
@@ -168,50 +147,23 @@ def build_session(
 
 
 def pacing_overrides(**values: Any) -> Overrides:
-    """Overrides from pacing option values (keyword names as in `PACING_KEYS`, `_` for `-`)."""
-    from coach.profile import overrides_from
+    """Overrides from pacing option values (keyword names as in `PACING_KEYS`, `_` for `-`);
+    SettingError for more than one of tempo, slower and faster."""
+    from coach.profile import command_line_overrides
 
-    return overrides_from({key.replace("_", "-"): value for key, value in values.items()})
+    return command_line_overrides({key.replace("_", "-"): v for key, v in values.items()})
 
 
 def with_profile(
     command_line: Overrides, live: bool | None = None
 ) -> tuple[Overrides, Path | None]:
-    """The command line's overrides over the profile's, and the profile's cache directory.
-
-    tempo, slower and faster are one setting: any of them on the command line replaces the
-    profile's. The profile's lead-in counts only for live sessions (`live`, by default whether
-    the running command is `play`). A profile voice the engine lacks is an error naming the
-    profile.
-    """
-    from dataclasses import replace
-
+    """coach.profile.with_profile; `live` is by default whether the running command is `play`."""
     from coach import profile
 
-    path = profile.profile_path()
-    values = profile.load_profile(path)
-    lower = profile.overrides_from(values)
-    if command_line.period is not None or command_line.tempo_scale is not None:
-        lower = replace(lower, period=None, tempo_scale=None)
     if live is None:
         ctx = click.get_current_context(silent=True)
         live = ctx is not None and ctx.command.name == "play"
-    if not live:
-        lower = replace(lower, lead_in=None)
-    if command_line.voice is None and lower.voice is not None:
-        from coach.diagnostics import SpeechError
-        from coach.speech import Pyttsx3Engine
-
-        engine = Pyttsx3Engine()
-        engine.voices()  # a missing engine is its own error, not the profile's
-        try:
-            engine.check_voice(lower.voice)
-        except SpeechError as error:
-            raise profile.ProfileError(
-                f"{profile.line_of(path, 'voice')}: the voice in your profile: {error}; "
-                "fix it with: coach config set voice ID"
-            ) from None
-    return command_line.over(lower), values.get("cache-dir")
+    return profile.with_profile(command_line, live)
 
 
 @contextmanager
@@ -325,91 +277,31 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
     step, b goes back to the start of the step (twice quickly: the step before), q quits
     and ? lists the keys. Ctrl-C stops.
     """
-    import contextlib
-
     from coach.compiler import Overrides
-    from coach.keys import KeyReader, is_terminal, keys_supported
-    from coach.player import INTERACTIVE, STREAMING, Player, find_step
-    from coach.status import HELP, KEYS_HINT, StatusLine, status_text
+    from coach.live import UnknownStep, play_ranges, ranges_seconds, run_live
+    from coach.status import KEYS_HINT
 
     extra = Overrides(lead_in=lead_in) if lead_in else None
     built = build_session(routine, **pacing, extra=extra)
     timeline = built.timeline
-    ranges = [(0, timeline.length)]
-    where = ""
-    if from_step is not None:
-        try:
-            index = find_step(timeline, from_step)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="'--from'") from None
-        # A spoken lead-in (from --lead-in or the profile) is heard first, then the step.
-        spoken = any(event.start < timeline.intro_end for event in timeline.events)
-        ranges = [(0, timeline.intro_end)] if spoken else []
-        ranges.append((timeline.chapters[index].start, timeline.length))
-        where = f", from step {index + 1} of {len(timeline.chapters)}"
-    total = format_clock(sum(end - start for start, end in ranges) / timeline.sample_rate)
-    interactive = is_terminal(sys.stdin) and is_terminal(sys.stderr)
-    keys = interactive and keys_supported(sys.stdin)
-    line: StatusLine | None = None
-    announced: list[bool] = []
-
-    def announce(position: int, length: int) -> None:
-        # Announced once sound flows, so a missing device gives only its own message.
-        if announced:
-            return
-        announced.append(True)
-        hint = KEYS_HINT if keys else "Ctrl-C stops."
-        text = f"Playing {timeline.title} ({total}{where}). {hint}"
-        if line is not None:
-            line.print_above(text)
-        else:
-            click.echo(text, err=True)
-
-    player = Player(
-        timeline,
-        built.bank,
-        on_progress=announce,
-        ranges=ranges,
-        chunking=INTERACTIVE if keys else STREAMING,
-    )
-
-    def render(width: int) -> str | None:
-        state = player.state()
-        if not state.started:
-            return None
-        return status_text(
-            timeline,
-            state.position,
-            state.remaining,
-            state.paused,
-            state.note,
-            width,
-            state.heading_to,
-        )
-
-    def on_key(command: str) -> None:
-        if command == "help":
-            if line is not None:
-                line.print_above(HELP)
-            return
-        player.command(command)
-        if line is not None:
-            line.refresh()
-
     try:
-        with contextlib.ExitStack() as stack:
-            if interactive:
-                line = stack.enter_context(StatusLine(sys.stderr, render))
-            if keys:
-                try:
-                    stack.enter_context(KeyReader(on_key, sys.stdin))
-                except OSError:  # a terminal that cannot do single keys: play without them
-                    keys = False
-            player.run()
+        ranges, index = play_ranges(timeline, from_step)
+    except UnknownStep as error:
+        raise click.BadParameter(str(error), param_hint="'--from'") from None
+    where = "" if index is None else f", from step {index + 1} of {len(timeline.chapters)}"
+    total = format_clock(ranges_seconds(timeline, ranges))
+
+    def announcement(keys: bool) -> str:
+        hint = KEYS_HINT if keys else "Ctrl-C stops."
+        return f"Playing {timeline.title} ({total}{where}). {hint}"
+
+    echo = partial(click.echo, err=True)
+    try:
+        stopped = run_live(timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr)
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
         sys.exit(130)
-    click.echo("Stopped." if player.stopped else "Done.", err=True)
+    click.echo("Stopped." if stopped else "Done.", err=True)
 
 
 @main.command()

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from coach.chunks import INTERACTIVE as INTERACTIVE  # re-exported: callers pick a chunking
 from coach.chunks import (
     STREAMING,
     Chunk,

@@ -396,6 +396,21 @@ def overrides_from(values: Mapping[str, Any]) -> Overrides:
     )
 
 
+def command_line_overrides(values: Mapping[str, Any]) -> Overrides:
+    """Overrides from the pacing options' read values, keyed like SETTINGS (None: not given).
+
+    SettingError when more than one of tempo, slower and faster is given: they are one
+    setting.
+    """
+    given = [f"--{key}" for key in TEMPO_KEYS if values.get(key) is not None]
+    if len(given) > 1:
+        raise SettingError(
+            f"{' and '.join(given)} cannot be used together: --tempo sets the reps per minute, "
+            "--slower and --faster change the routine's own tempos; choose one"
+        )
+    return overrides_from(values)
+
+
 # ---------------------------------------------------------------------------------------------
 # the profile file
 
@@ -500,6 +515,46 @@ def load_profile(path: Path | None = None) -> dict[str, Any]:
 def profile_overrides(path: Path | None = None) -> Overrides:
     """The profile as overrides for the compiler (see `Overrides.over` for the merge)."""
     return overrides_from(load_profile(path))
+
+
+def with_profile(
+    command_line: Overrides, live: bool, path: Path | None = None
+) -> tuple[Overrides, Path | None]:
+    """The command line's overrides over the profile's, and the profile's cache directory.
+
+    tempo, slower and faster are one setting: any of them on the command line replaces the
+    profile's. The profile's lead-in counts only for live sessions (`live`). A profile voice
+    the speech engine lacks is a ProfileError naming the profile's line (a missing engine is
+    its own SpeechError).
+    """
+    from dataclasses import replace
+
+    path = path or profile_path()
+    values = load_profile(path)
+    lower = overrides_from(values)
+    if command_line.period is not None or command_line.tempo_scale is not None:
+        lower = replace(lower, period=None, tempo_scale=None)
+    if not live:
+        lower = replace(lower, lead_in=None)
+    if command_line.voice is None and lower.voice is not None:
+        _check_voice(lower.voice, path)
+    return command_line.over(lower), values.get("cache-dir")
+
+
+def _check_voice(voice: str, path: Path) -> None:
+    """ProfileError, naming the profile's line, when the speech engine has no `voice`."""
+    from coach.diagnostics import SpeechError
+    from coach.speech import Pyttsx3Engine
+
+    engine = Pyttsx3Engine()
+    engine.voices()  # a missing engine is its own error, not the profile's
+    try:
+        engine.check_voice(voice)
+    except SpeechError as error:
+        raise ProfileError(
+            f"{line_of(path, 'voice')}: the voice in your profile: {error}; "
+            "fix it with: coach config set voice ID"
+        ) from None
 
 
 def set_value(key: str, value: object, path: Path | None = None) -> list[str]:

@@ -1,0 +1,148 @@
+"""Live session: a player wired to the terminal's keys and status line."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from coach.chunks import INTERACTIVE, STREAMING, Chunk
+from coach.diagnostics import CoachError
+from coach.keys import KeyReader, is_terminal, keys_supported
+from coach.mixer import SourceBank
+from coach.player import AudioOutput, Player, find_step
+from coach.status import HELP, StatusLine, status_text
+from coach.timeline import Timeline
+
+
+class UnknownStep(CoachError, ValueError):
+    """No step, or more than one, answers to the name or number asked for; the message lists
+    the steps."""
+
+
+def play_ranges(timeline: Timeline, from_step: str | None) -> tuple[list[Chunk], int | None]:
+    """The play order for starting at `from_step` (see `find_step`), and that step's index.
+
+    None plays the whole session (index None). From a step, a spoken lead-in (from --lead-in
+    or the profile) is heard first, then the session from the step's start. UnknownStep for
+    a step that is not there.
+    """
+    if from_step is None:
+        return [(0, timeline.length)], None
+    try:
+        index = find_step(timeline, from_step)
+    except ValueError as error:
+        raise UnknownStep(str(error)) from None
+    spoken = any(event.start < timeline.intro_end for event in timeline.events)
+    ranges = [(0, timeline.intro_end)] if spoken else []
+    ranges.append((timeline.chapters[index].start, timeline.length))
+    return ranges, index
+
+
+def ranges_seconds(timeline: Timeline, ranges: Sequence[Chunk]) -> float:
+    """How long playing `ranges` of the session takes, in seconds."""
+    return sum(end - start for start, end in ranges) / timeline.sample_rate
+
+
+class LiveSession:
+    """Plays `ranges` of a session, with a status line and keys when it has a terminal.
+
+    With `stdin` and `stderr` both terminals, a status line is painted on `stderr` and, where
+    the terminal can give single keys, keys read from `stdin` control the player (short,
+    interactive chunks, so a pause acts soon); otherwise it just plays (long chunks).
+
+    Once sound flows, `announcement(keys)` gives the text to show once (`keys`: whether keys
+    control playback); it goes above the status line, or to `echo` when there is none. The
+    session never prints otherwise: messages are the caller's.
+    """
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        bank: SourceBank,
+        ranges: Sequence[Chunk],
+        announcement: Callable[[bool], str],
+        echo: Callable[[str], None],
+        stdin: TextIO | None,
+        stderr: TextIO,
+        output: AudioOutput | None = None,
+    ) -> None:
+        self.timeline = timeline
+        self.announcement = announcement
+        self.echo = echo
+        self.stdin = stdin
+        self.stderr = stderr
+        self.interactive = is_terminal(stdin) and is_terminal(stderr)
+        self.keys = self.interactive and keys_supported(stdin)
+        self.line: StatusLine | None = None
+        self._announced = False
+        self.player = Player(
+            timeline,
+            bank,
+            on_progress=self._announce,
+            output=output,
+            ranges=ranges,
+            chunking=INTERACTIVE if self.keys else STREAMING,
+        )
+
+    def run(self) -> bool:
+        """Play to the end or until quit; whether it was stopped (quit). KeyboardInterrupt
+        and device errors pass through once the sound, the line and the terminal are
+        restored."""
+        with contextlib.ExitStack() as stack:
+            if self.interactive:
+                self.line = stack.enter_context(StatusLine(self.stderr, self._render))
+            if self.keys:
+                try:
+                    stack.enter_context(KeyReader(self._on_key, self.stdin))
+                except OSError:  # a terminal that cannot do single keys: play without them
+                    self.keys = False
+            self.player.run()
+        return self.player.stopped
+
+    def _announce(self, position: int, length: int) -> None:
+        # Announced once sound flows, so a missing device gives only its own message.
+        if self._announced:
+            return
+        self._announced = True
+        text = self.announcement(self.keys)
+        if self.line is not None:
+            self.line.print_above(text)
+        else:
+            self.echo(text)
+
+    def _render(self, width: int) -> str | None:
+        state = self.player.state()
+        if not state.started:
+            return None
+        return status_text(
+            self.timeline,
+            state.position,
+            state.remaining,
+            state.paused,
+            state.note,
+            width,
+            state.heading_to,
+        )
+
+    def _on_key(self, command: str) -> None:
+        if command == "help":
+            if self.line is not None:
+                self.line.print_above(HELP)
+            return
+        self.player.command(command)
+        if self.line is not None:
+            self.line.refresh()
+
+
+def run_live(
+    timeline: Timeline,
+    bank: SourceBank,
+    ranges: Sequence[Chunk],
+    announcement: Callable[[bool], str],
+    echo: Callable[[str], None],
+    stdin: TextIO | None,
+    stderr: TextIO,
+) -> bool:
+    """Play a live session (see LiveSession); whether it was stopped rather than finished."""
+    return LiveSession(timeline, bank, ranges, announcement, echo, stdin, stderr).run()
