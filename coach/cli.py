@@ -100,8 +100,8 @@ def pacing_options(function: F) -> F:
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             envvar="COACH_CACHE_DIR",
-            help="Where rendered speech clips are kept "
-            "[env: COACH_CACHE_DIR; default: profile, else the user cache].",
+            help="Where rendered speech clips are kept [env: COACH_CACHE_DIR; default: "
+            "profile, else audio_cache/ in a checkout, else the user cache].",
         ),
     ]
     for option in reversed(options):
