@@ -278,7 +278,7 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
     and ? lists the keys. Ctrl-C stops.
     """
     from coach.compiler import Overrides
-    from coach.live import UnknownStep, play_ranges, ranges_seconds, run_live
+    from coach.live import LiveSession, UnknownStep, play_ranges, ranges_seconds
     from coach.status import KEYS_HINT
 
     extra = Overrides(lead_in=lead_in) if lead_in else None
@@ -297,7 +297,8 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
 
     echo = partial(click.echo, err=True)
     try:
-        stopped = run_live(timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr)
+        live = LiveSession(timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr)
+        stopped = live.run()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
         sys.exit(130)

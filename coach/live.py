@@ -133,16 +133,3 @@ class LiveSession:
         self.player.command(command)
         if self.line is not None:
             self.line.refresh()
-
-
-def run_live(
-    timeline: Timeline,
-    bank: SourceBank,
-    ranges: Sequence[Chunk],
-    announcement: Callable[[bool], str],
-    echo: Callable[[str], None],
-    stdin: TextIO | None,
-    stderr: TextIO,
-) -> bool:
-    """Play a live session (see LiveSession); whether it was stopped rather than finished."""
-    return LiveSession(timeline, bank, ranges, announcement, echo, stdin, stderr).run()
