@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coach import session
 from coach.mixer import SourceBank
 from coach.timeline import Chapter, Event, Timeline
 
@@ -42,6 +43,20 @@ def fake_speech(seconds: float, seed: int = 0, rate: int = RATE) -> np.ndarray:
     signal = voice * syllables
     signal *= 0.97 / np.max(np.abs(signal))
     return np.rint(signal * 32767).astype(np.int16)
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory):
+    """build(name): the real session of a built-in routine, built once per test run."""
+    cache_dir = tmp_path_factory.mktemp("clip-cache")
+    built: dict[str, session.Session] = {}
+
+    def get(name: str) -> session.Session:
+        if name not in built:
+            built[name] = session.build(name, cache_dir=cache_dir)
+        return built[name]
+
+    return get
 
 
 @pytest.fixture

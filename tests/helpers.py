@@ -52,8 +52,12 @@ def run_coach(
     cache: Path | None = None,
     cwd: Path | None = None,
     timeout: float = 300,
+    stdin: int | None = subprocess.DEVNULL,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m coach ARGS` as a user would, with an optional clip cache and env."""
+    """Run `python -m coach ARGS` as a user would, with an optional clip cache and env.
+
+    Standard input is /dev/null unless given, so no run ever reads the developer's terminal.
+    """
     environment = {**os.environ, **(env or {})}
     if cache is not None:
         environment["COACH_CACHE_DIR"] = str(cache)
@@ -64,6 +68,7 @@ def run_coach(
         env=environment,
         cwd=cwd,
         timeout=timeout,
+        stdin=stdin,
     )
 
 

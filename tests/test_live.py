@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import RATE
-from helpers import play_captured
+from helpers import play_captured, run_coach
 
 from coach.chunks import INTERACTIVE, plan_chunks, silent_spans
 from coach.export import export
@@ -495,18 +495,6 @@ def coach_env(tmp_path: Path, cache: Path, capture: Path, conf: Path = CAPTURE_C
         "COACH_ALSA_CAPTURE": str(capture),
         "PYTHONPATH": str(ROOT),
     }
-
-
-def run_coach(*args: str, env: dict, stdin: int | None = subprocess.DEVNULL):
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=stdin,
-        timeout=300,
-        cwd=ROOT,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -32,20 +32,6 @@ SOURCES = {
 MINUTE = 60.0
 
 
-@pytest.fixture(scope="session")
-def build(tmp_path_factory: pytest.TempPathFactory):
-    """build(name): the real session of a built-in routine, built once per test run."""
-    cache_dir = tmp_path_factory.mktemp("clip-cache")
-    built: dict[str, session.Session] = {}
-
-    def get(name: str) -> session.Session:
-        if name not in built:
-            built[name] = session.build(name, cache_dir=cache_dir)
-        return built[name]
-
-    return get
-
-
 # Helpers -----------------------------------------------------------------------------------
 
 

@@ -24,24 +24,6 @@ COUNTDOWN = ("5", "4", "3", "2", "1")
 # Fixtures and helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("clips")
-
-
-@pytest.fixture(scope="session")
-def build(clip_cache: Path):
-    """build(name): the real session of a built-in routine, built once per test run."""
-    built: dict[str, session.Session] = {}
-
-    def get(name: str) -> session.Session:
-        if name not in built:
-            built[name] = session.build(name, cache_dir=clip_cache)
-        return built[name]
-
-    return get
-
-
 def safety_lines() -> list[str]:
     return [
         line.split(":", 1)[1].strip()
