@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Set up coach on Debian/Ubuntu: system packages (espeak-ng, ffmpeg, ALSA headers), then a
+# Set up coach on Debian/Ubuntu: system packages (espeak-ng, ffmpeg, PortAudio), then a
 # virtual environment in .venv with coach and its test tools installed. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(espeak-ng ffmpeg libasound2-dev gcc python3-dev python3-venv)
+PACKAGES=(espeak-ng ffmpeg libportaudio2 python3-venv)
 VENV=${COACH_VENV:-.venv}
 
 missing_packages() {
@@ -32,7 +32,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
 else
   for tool in espeak-ng ffmpeg; do
     command -v "$tool" >/dev/null 2>&1 || {
-      echo "coach needs '$tool' on PATH (and ALSA headers to build simpleaudio); install it with your package manager." >&2
+      echo "coach needs '$tool' on PATH (and the PortAudio library, libportaudio2); install it with your package manager." >&2
       exit 1
     }
   done
