@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import RATE, SOUND_LENGTHS
 
 from coach import library, parser, session
 from coach.compiler import Overrides, compile_routine
@@ -14,7 +15,6 @@ from coach.cuefit import speech_fit
 from coach.diagnostics import Diagnostic
 from coach.layout import lay_out
 from coach.plan import ClipInfo, Plan
-from tests.helpers import RATE, SOUND_LENGTHS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "speech-fit"
 
