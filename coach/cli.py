@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from coach import __version__
-from coach.diagnostics import CoachError, RoutineError
+from coach.diagnostics import AudioDeviceError, CoachError, RoutineError
 
 if TYPE_CHECKING:
     from coach.compiler import Overrides
+    from coach.device import OutputStream
     from coach.session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -281,27 +282,35 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
     from coach.live import LiveSession, UnknownStep, play_ranges, ranges_seconds
     from coach.status import KEYS_HINT
 
-    extra = Overrides(lead_in=lead_in) if lead_in else None
-    built = build_session(routine, **pacing, extra=extra)
-    timeline = built.timeline
+    output = open_device(routine)  # before any speech is rendered: no device, no wait
     try:
-        ranges, index = play_ranges(timeline, from_step)
-    except UnknownStep as error:
-        raise click.BadParameter(str(error), param_hint="'--from'") from None
-    where = "" if index is None else f", from step {index + 1} of {len(timeline.chapters)}"
-    total = format_clock(ranges_seconds(timeline, ranges))
+        built = build_session(
+            routine, **pacing, extra=Overrides(lead_in=lead_in) if lead_in else None
+        )
+        timeline = built.timeline
+        try:
+            ranges, index = play_ranges(timeline, from_step)
+        except UnknownStep as error:
+            raise click.BadParameter(str(error), param_hint="'--from'") from None
+        where = "" if index is None else f", from step {index + 1} of {len(timeline.chapters)}"
+        total = format_clock(ranges_seconds(timeline, ranges))
 
-    def announcement(keys: bool) -> str:
-        hint = KEYS_HINT if keys else "Ctrl-C stops."
-        return f"Playing {timeline.title} ({total}{where}). {hint}"
+        def announcement(keys: bool) -> str:
+            hint = KEYS_HINT if keys else "Ctrl-C stops."
+            return f"Playing {timeline.title} ({total}{where}). {hint}"
 
-    echo = partial(click.echo, err=True)
-    try:
-        live = LiveSession(timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr)
+        echo = partial(click.echo, err=True)
+        live = LiveSession(
+            timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr, output
+        )
         stopped = live.run()
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
         sys.exit(130)
+    except AudioDeviceError as error:
+        raise click.ClickException(f"{error}. {export_hint(routine)}") from None
+    finally:
+        output.close()
     click.echo("Stopped." if stopped else "Done.", err=True)
 
 
@@ -394,6 +403,28 @@ def voices(sample: str | None, output: Path | None, cache_dir: Path | None, **pa
 
     click.echo(f"Playing a sample of {sample}. Ctrl-C stops.", err=True)
     play_timeline(built.timeline, built.bank)
+
+
+def open_device(routine: str) -> OutputStream:
+    """The audio device for `coach play ROUTINE`, or one message that names the export to
+    make instead."""
+    from coach.device import open_output
+    from coach.session import SAMPLE_RATE
+
+    try:
+        return open_output(SAMPLE_RATE)
+    except AudioDeviceError as error:
+        raise click.ClickException(f"{error}. {export_hint(routine)}") from None
+
+
+def export_hint(routine: str) -> str:
+    """What to run instead of playing `routine` on this machine."""
+    import shlex
+
+    stem = Path(routine).stem if routine.endswith(".routine") else Path(routine).name
+    target = shlex.quote(f"{stem or 'session'}.mp3")
+    command = f"coach export {shlex.quote(routine)} -o {target}"
+    return f"Export the session to play it elsewhere: {command}"
 
 
 def voice_sample(voice: str, command_line: Overrides, cache_dir: Path | None) -> Session:

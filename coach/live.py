@@ -6,11 +6,12 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from coach.chunks import INTERACTIVE, STREAMING, Chunk
+from coach.device import OutputStream
 from coach.diagnostics import CoachError
+from coach.feed import Range
 from coach.keys import KeyReader, is_terminal, keys_supported
 from coach.mixer import SourceBank
-from coach.player import AudioOutput, Player, find_step
+from coach.player import Player, find_step
 from coach.status import HELP, StatusLine, status_text
 from coach.timeline import Timeline
 
@@ -20,7 +21,7 @@ class UnknownStep(CoachError, ValueError):
     the steps."""
 
 
-def play_ranges(timeline: Timeline, from_step: str | None) -> tuple[list[Chunk], int | None]:
+def play_ranges(timeline: Timeline, from_step: str | None) -> tuple[list[Range], int | None]:
     """The play order for starting at `from_step` (see `find_step`), and that step's index.
 
     None plays the whole session (index None). From a step, a spoken lead-in (from --lead-in
@@ -39,7 +40,7 @@ def play_ranges(timeline: Timeline, from_step: str | None) -> tuple[list[Chunk],
     return ranges, index
 
 
-def ranges_seconds(timeline: Timeline, ranges: Sequence[Chunk]) -> float:
+def ranges_seconds(timeline: Timeline, ranges: Sequence[Range]) -> float:
     """How long playing `ranges` of the session takes, in seconds."""
     return sum(end - start for start, end in ranges) / timeline.sample_rate
 
@@ -48,8 +49,8 @@ class LiveSession:
     """Plays `ranges` of a session, with a status line and keys when it has a terminal.
 
     With `stdin` and `stderr` both terminals, a status line is painted on `stderr` and, where
-    the terminal can give single keys, keys read from `stdin` control the player (short,
-    interactive chunks, so a pause acts soon); otherwise it just plays (long chunks).
+    the terminal can give single keys, keys read from `stdin` control the player; otherwise
+    it just plays.
 
     Once sound flows, `announcement(keys)` gives the text to show once (`keys`: whether keys
     control playback); it goes above the status line, or to `echo` when there is none. The
@@ -60,12 +61,12 @@ class LiveSession:
         self,
         timeline: Timeline,
         bank: SourceBank,
-        ranges: Sequence[Chunk],
+        ranges: Sequence[Range],
         announcement: Callable[[bool], str],
         echo: Callable[[str], None],
         stdin: TextIO | None,
         stderr: TextIO,
-        output: AudioOutput | None = None,
+        output: OutputStream | None = None,
     ) -> None:
         self.timeline = timeline
         self.announcement = announcement
@@ -82,7 +83,6 @@ class LiveSession:
             on_progress=self._announce,
             output=output,
             ranges=ranges,
-            chunking=INTERACTIVE if self.keys else STREAMING,
         )
 
     def run(self) -> bool:

@@ -143,29 +143,6 @@ def mix_all(timeline: Timeline, bank: SourceBank) -> np.ndarray:
     return np.concatenate(blocks)
 
 
-def quiet_spans(timeline: Timeline) -> list[tuple[int, int]]:
-    """Maximal spans [start, end) of the session where no event is sounding, in order."""
-    spans: list[tuple[int, int]] = []
-    cursor = 0  # everything before `cursor` is covered by some event (or already emitted)
-    for event in sorted(timeline.events, key=lambda e: e.start):
-        if event.length <= 0:
-            continue
-        if event.start > cursor:
-            spans.append((cursor, min(event.start, timeline.length)))
-        cursor = max(cursor, event.end)
-        if cursor >= timeline.length:
-            break
-    if cursor < timeline.length:
-        spans.append((cursor, timeline.length))
-    return [(a, b) for a, b in spans if b > a]
-
-
-def quiet_points(timeline: Timeline, min_span: int = 1) -> list[int]:
-    """One offset per quiet span of at least `min_span` samples (its middle): a cut there
-    (between samples p-1 and p) falls in silence."""
-    return [(a + b) // 2 for a, b in quiet_spans(timeline) if b - a >= min_span]
-
-
 def _frozen(array: np.ndarray) -> np.ndarray:
     """A read-only view (so the caller's own array keeps its flags)."""
     view = np.ascontiguousarray(array, dtype=np.float32).view()

@@ -7,7 +7,12 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from coach import parser
 from coach.compiler import Overrides, compile_routine
@@ -72,28 +77,74 @@ def run_coach(
     )
 
 
+# A sink paced in real time (times SPEED): ALSA's `file` plugin pipes the device's audio
+# into this, which shrinks the pipe to one page so the device cannot run far ahead, and
+# passes the bytes on no faster than a sound card would play them.
+PACER = r"""
+import fcntl, sys, time
+speed = float(sys.argv[2])
+try:
+    fcntl.fcntl(0, 1031, 4096)  # F_SETPIPE_SZ
+except OSError:
+    pass
+out = open(sys.argv[1], "ab")
+began, count = time.monotonic(), 0
+while data := sys.stdin.buffer.read1(1024):
+    out.write(data)
+    out.flush()
+    count += len(data)
+    ahead = count / (44100 * speed) - (time.monotonic() - began)
+    if ahead > 0:
+        time.sleep(ahead)
+out.close()
+"""
+
+
+def paced_conf(directory: Path, speed: float = 1.0) -> Path:
+    """An ALSA configuration like tests/alsa-capture.conf (COACH_ALSA_CAPTURE, and
+    COACH_ALSA_OPENS counting opens) whose device plays at `speed` times real time."""
+    pacer = directory / "pacer.py"
+    pacer.write_text(PACER)
+    conf = directory / f"paced-{speed:g}.conf"
+
+    def env(name: str) -> str:
+        return f'{{ @func getenv vars [ {name} ] default "/dev/null" }}'
+
+    conf.write_text(
+        'pcm.!default {\n type file\n slave.pcm { type null }\n format "raw"\n file {\n'
+        "  @func concat\n  strings [\n"
+        f'   "|echo open >> \'" {env("COACH_ALSA_OPENS")}\n'
+        f'   "\'; exec {sys.executable} -S {pacer} \'" {env("COACH_ALSA_CAPTURE")}\n'
+        f'   "\' {speed:g}"\n  ]\n }}\n}}\n'
+    )
+    return conf
+
+
+@dataclass
+class Captured:
+    """What a child process played: its last stdout line as JSON, its stderr, the bytes
+    the device received and how many times the device was opened."""
+
+    report: dict
+    stderr: str
+    audio: bytes
+    opens: int
+
+
 def play_captured(
     tmp_path: Path, child: str, job: object, alsa_config: Path = CAPTURE_CONF
-) -> tuple[dict, str, bytes]:
+) -> Captured:
     """Run player code `child` in a fresh process (ALSA reads its config once per process)
-    with the device captured to a file; `job` is pickled to the path in its sys.argv[1].
-
-    Returns the child's last stdout line as JSON, its stderr, and the captured bytes.
-    """
+    with the device captured to a file; `job` is pickled to the path in its sys.argv[1]."""
     job_path = tmp_path / "job.pickle"
     with job_path.open("wb") as f:
         pickle.dump(job, f)
-    capture = tmp_path / "capture.raw"
+    capture, opens = tmp_path / "capture.raw", tmp_path / "opens.txt"
     capture.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "ALSA_CONFIG_PATH": str(alsa_config),
-        "COACH_ALSA_CAPTURE": str(capture),
-        "PYTHONPATH": str(ROOT),
-    }
+    opens.unlink(missing_ok=True)
     done = subprocess.run(
         [sys.executable, "-c", child, str(job_path)],
-        env=env,
+        env={**device_env(capture, opens, alsa_config), "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -101,7 +152,86 @@ def play_captured(
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return report, done.stderr, capture.read_bytes() if capture.exists() else b""
+    return Captured(report, done.stderr, read_or_empty(capture), count_opens(opens))
+
+
+def device_env(capture: Path, opens: Path, alsa_config: Path = CAPTURE_CONF) -> dict[str, str]:
+    """The environment that points ALSA at a capture configuration."""
+    return {
+        **os.environ,
+        "ALSA_CONFIG_PATH": str(alsa_config),
+        "COACH_ALSA_CAPTURE": str(capture),
+        "COACH_ALSA_OPENS": str(opens),
+    }
+
+
+def read_or_empty(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
+
+
+def count_opens(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def first_sound(samples: np.ndarray) -> int:
+    nonzero = np.flatnonzero(samples)
+    return int(nonzero[0]) if len(nonzero) else len(samples)
+
+
+def assert_played(captured: bytes | np.ndarray, *pieces: np.ndarray) -> None:
+    """The device received `pieces` in order, with only silence before, between and after
+    them (a backend primes the device with zeros; a pause is silence)."""
+    audio = np.frombuffer(captured, "<i2") if isinstance(captured, bytes) else captured
+    at = 0
+    for number, piece in enumerate(pieces):
+        start = at + first_sound(audio[at:]) - first_sound(piece)
+        assert start >= at, f"piece {number}: sound came {at - start} samples early"
+        assert not audio[at:start].any(), f"piece {number}: sound before it"
+        got = audio[start : start + len(piece)]
+        assert len(got) == len(piece), f"piece {number}: {len(piece) - len(got)} samples short"
+        if not np.array_equal(got, piece):
+            wrong = int(np.flatnonzero(got != piece)[0])
+            raise AssertionError(f"piece {number} differs from sample {wrong} on")
+        at = start + len(piece)
+    assert not audio[at:].any(), f"{np.count_nonzero(audio[at:])} sounding samples after the end"
+
+
+class FakeStream:
+    """An output stream without a device, for tests of the wiring around it: a thread
+    pulls buffers from `fill` at `speed` times real time and keeps them."""
+
+    latency = 0.0
+
+    def __init__(self, speed: float = 50.0, buffer: int = 512) -> None:
+        self.speed, self.buffer = speed, buffer
+        self.buffers: list[np.ndarray] = []
+        self.closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def play(self, fill, finished) -> None:
+        def pull() -> None:
+            while not self.closed.is_set():
+                samples = np.zeros(self.buffer, dtype=np.int16)
+                more = fill(samples)
+                self.buffers.append(samples)
+                if not more:
+                    break
+                time.sleep(self.buffer / RATE / self.speed)
+            finished()
+
+        self._thread = threading.Thread(target=pull, daemon=True)
+        self._thread.start()
+
+    def failure(self) -> BaseException | None:
+        return None
+
+    def close(self) -> None:
+        self.closed.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.buffers) if self.buffers else np.zeros(0, np.int16)
 
 
 class CountingEngine:

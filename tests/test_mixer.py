@@ -9,7 +9,7 @@ import pytest
 from conftest import RATE, fake_speech
 
 from coach import sounds
-from coach.mixer import SourceBank, mix_all, mix_blocks, quiet_points, quiet_spans, to_int16
+from coach.mixer import SourceBank, mix_all, mix_blocks, to_int16
 from coach.timeline import Event
 
 
@@ -151,21 +151,6 @@ def test_source_bank_kinds_and_memoization() -> None:
 def test_to_int16_rounds_half_to_even_and_clips() -> None:
     x = np.array([0.5 / 32767, 1.5 / 32767, -0.5 / 32767, 2.0, -2.0, 1.0, -1.0], np.float32)
     assert to_int16(x.copy()).tolist() == [0, 2, 0, 32767, -32768, 32767, -32767]
-
-
-def test_quiet_spans_and_points(make_timeline) -> None:
-    events = [
-        Event(100, 100, "click", "click"),
-        Event(150, 200, "sound", "chime"),  # overlaps the click: one sounding stretch
-        Event(500, 10, "click", "click"),
-        Event(510, 10, "click", "click"),  # starts where the previous ends: no gap
-    ]
-    timeline = make_timeline(1000, events)
-    assert quiet_spans(timeline) == [(0, 100), (350, 500), (520, 1000)]
-    assert quiet_points(timeline) == [50, 425, 760]
-    assert quiet_points(timeline, min_span=200) == [760]
-    assert quiet_spans(make_timeline(10)) == [(0, 10)]
-    assert quiet_spans(make_timeline(10, [Event(0, 20, "click", "click")])) == []
 
 
 def test_mixing_memory_stays_within_a_block(make_timeline) -> None:

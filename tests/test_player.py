@@ -1,43 +1,41 @@
-"""The player: what reaches the (captured) ALSA device is the export, sample for sample."""
+"""The player through the captured ALSA device: one open a session, the export sample for sample,
+pause and skips with their fades, and the errors a device can give."""
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import RATE
-from helpers import play_captured
+from helpers import FakeStream, assert_played, first_sound, paced_conf, play_captured
 
-from coach.chunks import plan_chunks
 from coach.export import export
-from coach.mixer import SourceBank, mix_all, quiet_spans
+from coach.feed import FADE_SECONDS
+from coach.mixer import SourceBank, mix_all
 from coach.player import Player
-from coach.timeline import Event, Timeline
+from coach.timeline import Timeline
 
-ROOT = Path(__file__).resolve().parent.parent
-CAPTURE_CONF = Path(__file__).resolve().parent / "alsa-capture.conf"
+FADE = round(FADE_SECONDS * RATE)
 
-needs_alsa = pytest.mark.skipif(
-    importlib.util.find_spec("simpleaudio") is None, reason="needs simpleaudio (ALSA)"
-)
-
-# Runs in a fresh process: ALSA reads its configuration once per process.
+# Runs in a fresh process: ALSA reads its configuration once per process. `script` lists
+# (seconds after the first sound, command); the report has the feed's marks.
 CHILD = r"""
-import json, pickle, sys
+import json, pickle, sys, threading, time
 from coach.diagnostics import AudioDeviceError
 from coach.mixer import SourceBank
 from coach.player import Player
 
-timeline, speech, files, interrupt_at_chunk = pickle.load(open(sys.argv[1], "rb"))
+timeline, speech, files, script, interrupt = pickle.load(open(sys.argv[1], "rb"))
 bank = SourceBank(timeline.sample_rate, speech=speech, files=files)
-starts = []
+began = []
 
 def progress(position, total):
-    starts.append(position)
-    if interrupt_at_chunk is not None and position == player.chunks[interrupt_at_chunk][0]:
+    if not began:
+        began.append(time.monotonic())
+        for delay, command in script:
+            threading.Timer(delay, player.command, [command]).start()
+    if interrupt is not None and time.monotonic() - began[0] >= interrupt:
         raise KeyboardInterrupt
 
 player = Player(timeline, bank, on_progress=progress)
@@ -48,7 +46,8 @@ except AudioDeviceError as error:
     result = "AudioDeviceError: " + str(error)
 except KeyboardInterrupt:
     result = "KeyboardInterrupt"
-print(json.dumps({"result": result, "chunks": player.chunks, "progress": starts}))
+marks = [(m.what, m.position) for m in player.feed.marks]
+print(json.dumps({"result": result, "marks": marks, "played": player.played}))
 """
 
 
@@ -56,146 +55,142 @@ def play_in_child(
     tmp_path: Path,
     timeline: Timeline,
     bank: SourceBank,
-    alsa_config: Path,
-    interrupt_at_chunk: int | None = None,
-) -> tuple[dict, bytes]:
-    """Play in a child process with ALSA pointed at `alsa_config`; returns the child's
-    report (with its stderr) and the captured device bytes."""
-    job = (timeline, dict(bank.speech), dict(bank.files), interrupt_at_chunk)
-    report, stderr, captured = play_captured(tmp_path, CHILD, job, alsa_config)
-    report["stderr"] = stderr
-    return report, captured
+    script: list[tuple[float, str]] | None = None,
+    alsa_config: Path | None = None,
+    interrupt: float | None = None,
+):
+    job = (timeline, dict(bank.speech), dict(bank.files), script or [], interrupt)
+    if alsa_config is None:
+        return play_captured(tmp_path, CHILD, job)
+    return play_captured(tmp_path, CHILD, job, alsa_config)
 
 
-@needs_alsa
-def test_captured_device_bytes_equal_the_wav_export(tmp_path: Path, demo_session) -> None:
-    """The key test: several chunks, each started when the previous one ends, and the
-    device receives exactly the PCM data of the WAV export."""
+def down(samples: np.ndarray) -> np.ndarray:
+    gain = (len(samples) - np.arange(len(samples))) / len(samples)
+    return np.rint(samples * gain).astype(np.int16)
+
+
+def up(samples: np.ndarray) -> np.ndarray:
+    gain = (np.arange(len(samples)) + 1) / len(samples)
+    return np.rint(samples * gain).astype(np.int16)
+
+
+def test_the_device_gets_the_wav_export_through_one_open(tmp_path: Path, demo_session) -> None:
+    """The key test: the whole session through one stream, byte for byte the export's
+    PCM data (the backend's priming zeros aside)."""
     timeline, bank = demo_session
-    report, captured = play_in_child(tmp_path, timeline, bank, CAPTURE_CONF)
-    assert report["result"] == "ok"
-    chunks = [tuple(c) for c in report["chunks"]]
-    assert len(chunks) >= 4
+    played = play_in_child(tmp_path, timeline, bank)
+    assert played.report["result"] == "ok"
+    assert played.opens == 1
     wav = export(timeline, bank, tmp_path / "session.wav").read_bytes()
-    assert len(captured) == 2 * timeline.length
-    assert captured == wav[44:]
-    assert captured == mix_all(timeline, bank).astype("<i2").tobytes()
-    # Every cut between chunks falls in silence, and progress followed the chunks.
-    assert_cuts_in_silence(timeline, chunks)
-    progress = report["progress"]
-    assert progress[0] == 0 and progress[-1] == timeline.length
-    assert progress == sorted(progress) and {a for a, _ in chunks} <= set(progress)
+    assert_played(played.audio, np.frombuffer(wav[44:], "<i2"))
+    assert played.report["played"] == [[0, timeline.length]]
 
 
-@needs_alsa
+def test_pause_and_resume_through_the_device(tmp_path: Path, demo_session) -> None:
+    """Paced at four times real time: pause in the reps (no speech), resume; the device
+    gets the session up to the pause, a 5 ms fade, silence, a fade in, and the rest."""
+    timeline, bank = demo_session
+    whole = mix_all(timeline, bank)
+    script = [(3.0, "pause"), (3.5, "resume")]  # about 12 s into the session
+    played = play_in_child(tmp_path, timeline, bank, script, paced_conf(tmp_path, 4))
+    assert played.report["result"] == "ok" and played.opens == 1
+    marks = dict(played.report["marks"][:3])
+    assert list(marks) == ["fade-out", "silent", "fade-in"]
+    p, r = marks["fade-out"], marks["fade-in"]
+    assert 6 * RATE < p < 26 * RATE and r == p + FADE  # in the reps: nothing to repeat
+    audio = np.frombuffer(played.audio, "<i2")
+    assert_played(
+        audio,
+        np.concatenate([whole[:p], down(whole[p : p + FADE])]),
+        np.concatenate([up(whole[r : r + FADE]), whole[r + FADE :]]),
+    )
+    assert len(audio) - len(whole) > RATE  # a pause of about 2 s of session time
+
+
+def test_next_through_the_device(tmp_path: Path, demo_session) -> None:
+    timeline, bank = demo_session
+    whole = mix_all(timeline, bank)
+    played = play_in_child(tmp_path, timeline, bank, [(2.5, "next")], paced_conf(tmp_path, 4))
+    marks = played.report["marks"]
+    assert [m[0] for m in marks[:4]] == ["fade-out", "silent", "jump", "fade-in"]
+    p, target = marks[0][1], timeline.chapters[2].start
+    assert timeline.chapters[1].start < p < target and marks[3][1] == target
+    assert_played(
+        played.audio,
+        np.concatenate([whole[:p], down(whole[p : p + FADE])]),
+        np.concatenate([up(whole[target : target + FADE]), whole[target + FADE :]]),
+    )
+
+
 def test_ctrl_c_stops_and_reraises(tmp_path: Path, demo_session) -> None:
     timeline, bank = demo_session
-    report, captured = play_in_child(tmp_path, timeline, bank, CAPTURE_CONF, 2)
-    assert report["result"] == "KeyboardInterrupt"
-    chunks = report["chunks"]
-    expected = mix_all(timeline, bank).astype("<i2").tobytes()
-    # Chunks 0 and 1 played whole; chunk 2 had started; nothing after it was sent.
-    assert 2 * chunks[2][0] <= len(captured) <= 2 * chunks[2][1]
-    assert captured == expected[: len(captured)]
+    played = play_in_child(tmp_path, timeline, bank, None, paced_conf(tmp_path, 8), interrupt=1.0)
+    assert played.report["result"] == "KeyboardInterrupt"
+    audio = np.frombuffer(played.audio, "<i2")
+    whole = mix_all(timeline, bank)
+    sent = played.report["played"][0][1]
+    assert 4 * RATE < sent < len(whole)  # stopped part way
+    lead = first_sound(audio) - first_sound(whole)  # the backend's priming zeros
+    heard = len(audio) - lead
+    assert lead >= 0 and not audio[:lead].any() and 0 < heard <= sent
+    assert np.array_equal(audio[lead:], whole[:heard])
 
 
-@needs_alsa
 def test_no_audio_device_is_an_audio_device_error(tmp_path: Path, demo_session) -> None:
     config = tmp_path / "no-device.conf"
     config.write_text("pcm.!default { type hw card 99 }\n")  # a sound card nobody has
     timeline, bank = demo_session
-    report, captured = play_in_child(tmp_path, timeline, bank, config)
-    assert report["result"].startswith("AudioDeviceError: No audio device could be opened")
-    assert "coach export ROUTINE -o session.mp3" in report["result"]
-    assert "ALSA lib" not in report["stderr"]  # one clear message, no library chatter
-    assert captured == b""
+    played = play_in_child(tmp_path, timeline, bank, alsa_config=config)
+    assert played.report["result"].startswith("AudioDeviceError: No audio device could be opened")
+    assert "ALSA lib" not in played.stderr  # one clear message, no library chatter
+    assert played.audio == b""
 
 
-@needs_alsa
-def test_an_empty_configuration_is_no_device_either(tmp_path: Path, make_timeline) -> None:
-    config = tmp_path / "empty.conf"
-    config.write_text("")
-    timeline = make_timeline(RATE, [Event(0, 772, "click", "click")])
-    report, _ = play_in_child(tmp_path, timeline, SourceBank(RATE), config)
-    assert report["result"].startswith("AudioDeviceError: No audio device could be opened")
-    assert "Unknown PCM default" in report["result"]  # what libasound said, folded in
-    assert "ALSA lib" not in report["stderr"]
+# ---------------------------------------------------------------------------------------
+# The player in this process, with a stream that has no device behind it.
 
 
-def assert_cuts_in_silence(timeline: Timeline, chunks: list[tuple[int, int]]) -> None:
-    assert chunks[0][0] == 0 and chunks[-1][1] == timeline.length
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(chunks))
-    spans = quiet_spans(timeline)
-    for _, cut in chunks[:-1]:
-        # samples cut-1 and cut are both inside one silent span
-        assert any(a <= cut - 1 and cut < b for a, b in spans), cut
-
-
-def test_plan_chunks_cuts_in_silence_near_the_targets(demo_session) -> None:
-    timeline, _ = demo_session
-    chunks = plan_chunks(timeline)
-    assert_cuts_in_silence(timeline, chunks)
-    sizes = [(b - a) / RATE for a, b in chunks]
-    assert 0.25 <= sizes[0] <= 1.5  # the lead-in silence: sound starts at once
-    assert all(5 <= s <= 15 for s in sizes[1:-1])
-    assert len(chunks) >= 4
-
-
-def test_plan_chunks_without_silence_cuts_at_the_target(make_timeline) -> None:
-    timeline = make_timeline(60 * RATE, [Event(0, 60 * RATE, "sound", "drone.wav")])
-    chunks = plan_chunks(timeline)
-    assert [b - a for a, b in chunks[:3]] == [int(0.75 * RATE), 10 * RATE, 10 * RATE]
-    assert chunks[-1][1] == 60 * RATE
-    assert plan_chunks(make_timeline(0)) == []
-    assert plan_chunks(make_timeline(5)) == [(0, 5)]
-
-
-class FakeOutput:
-    """Records every buffer "played"; each finishes after being polled `polls` times."""
-
-    def __init__(self, polls: int = 3) -> None:
-        self.buffers: list[np.ndarray] = []
-        self.stopped = 0
-        self.polls = polls
-
-    def start(self, samples: np.ndarray, sample_rate: int) -> FakeOutput.Handle:
-        assert sample_rate == RATE and samples.dtype == np.int16
-        self.buffers.append(samples.copy())
-        return FakeOutput.Handle(self)
-
-    class Handle:
-        def __init__(self, output: FakeOutput) -> None:
-            self.output = output
-            self.left = output.polls
-
-        def is_playing(self) -> bool:
-            self.left -= 1
-            return self.left > 0
-
-        def stop(self) -> None:
-            self.output.stopped += 1
-            self.left = 0
-
-
-def test_player_sends_the_chunks_in_order(demo_session) -> None:
+def test_the_player_reports_progress_in_order_and_ends(demo_session) -> None:
     timeline, bank = demo_session
-    output = FakeOutput()
-    player = Player(timeline, bank, output=output)
+    positions: list[int] = []
+    stream = FakeStream(speed=200)
+    player = Player(timeline, bank, lambda at, total: positions.append(at), output=stream)
     player.run()
-    assert [len(b) for b in output.buffers] == [b - a for a, b in player.chunks]
-    assert np.array_equal(np.concatenate(output.buffers), mix_all(timeline, bank))
-    assert player.position == timeline.length
+    assert positions[-1] == timeline.length and positions == sorted(positions)
+    assert np.array_equal(stream.audio()[: timeline.length], mix_all(timeline, bank))
+    assert player.state().finished and not player.stopped and stream.closed.is_set()
 
 
-def test_player_stop_ends_playback(demo_session) -> None:
+def test_state_says_paused_only_once_silent(demo_session) -> None:
     timeline, bank = demo_session
-    output = FakeOutput(polls=5)
+    stream = FakeStream(speed=20)
+    seen: list[tuple[bool, bool]] = []
     player: Player
 
-    def progress(position: int, total: int) -> None:
-        if len(output.buffers) == 2:  # while the second chunk plays
-            player.stop()
+    def progress(at: int, total: int) -> None:
+        if at > 2 * RATE and not player.feed.marks:
+            player.pause()
+            state = player.state()
+            seen.append((state.paused, bool(player.feed.marks)))
+        elif player.paused and len(seen) == 1:
+            seen.append((player.state().paused, True))
+            player.quit()
 
-    player = Player(timeline, bank, on_progress=progress, output=output)
+    player = Player(timeline, bank, progress, output=stream)
     player.run()
-    assert len(output.buffers) == 2 and output.stopped == 1
+    assert seen == [(False, False), (True, True)]
+    assert player.stopped
+
+
+def test_an_empty_session_plays_nothing(make_timeline) -> None:
+    stream = FakeStream()
+    Player(make_timeline(0), SourceBank(RATE), output=stream).run()
+    assert stream.buffers == []
+
+
+@pytest.mark.parametrize("ranges", [[(0, 0)], [(5, 5)]])
+def test_empty_ranges_play_nothing(make_timeline, ranges) -> None:
+    stream = FakeStream()
+    Player(make_timeline(100), SourceBank(RATE), output=stream, ranges=ranges).run()
+    assert stream.buffers == []

@@ -1,0 +1,393 @@
+"""Live playback's feed: the session mixed just ahead of the device, with fades for pause and skips.
+
+The audio device's callback asks `Feed.fill` for each buffer; a producer thread
+(`Feed.produce`) mixes blocks in play order a short way ahead of it. Every break in the
+sound (pause, a skip, quit) fades out over FADE_SECONDS and every restart fades in, so
+no key ever makes a click; without breaks the device gets the session sample for sample.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.mixer import SourceBank, mix_blocks
+from coach.timeline import Timeline
+
+Range = tuple[int, int]  # [start, end) in samples
+
+BLOCK = 2048  # samples mixed at a time (about 0.09 s)
+AHEAD_BLOCKS = 8  # mixed blocks kept ready for the device (about 0.75 s)
+FADE_SECONDS = 0.005  # every break in the sound fades out, every restart fades in
+LATE_BLOCK_SECONDS = 1.0  # a mix this late plays silence meanwhile (the machine is swamped)
+BACK_TWICE_SECONDS = 1.5  # `back` again within this long goes to the step before
+NOTE_SECONDS = 2.0  # how long a note ("already at the last step") stays in the state
+
+COMMANDS = ("toggle", "pause", "resume", "next", "back", "quit")
+
+
+@dataclass(frozen=True)
+class Block:
+    generation: int  # blocks of an older generation were mixed before a seek: dropped
+    range_index: int
+    start: int
+    samples: np.ndarray  # int16; empty marks the end of the play order
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Something the feed did, for tests and measurements: `what` is one of fade-out,
+    silent, fade-in, jump, end; `position` the session sample where it happened."""
+
+    what: str
+    position: int
+    at: float  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class Where:
+    """The feed's place in its play order, in samples."""
+
+    position: int  # the next sample to send
+    remaining: int  # samples left to send, in play order
+    range_start: int  # where the range being played starts
+    ahead: int | None  # in a range that is not the last (a lead-in): where the next starts
+
+
+def normal_ranges(ranges: Sequence[Range], length: int) -> list[Range]:
+    """Ranges clipped to the session, empty ones dropped, touching ones joined."""
+    out: list[Range] = []
+    for start, end in ranges:
+        start, end = max(0, start), min(end, length)
+        if start >= end:
+            continue
+        if out and out[-1][1] == start:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def fade(samples: np.ndarray, first: int, total: int, down: bool) -> np.ndarray:
+    """Samples `first`.. of a linear fade `total` samples long (down: sample j at gain
+    (total - j) / total; up: (j + 1) / total), rounded back to int16."""
+    j = np.arange(first, first + len(samples))
+    gain = (total - j) / total if down else (j + 1) / total
+    faded: np.ndarray = np.rint(samples * gain).astype(np.int16)
+    return faded
+
+
+class Feed:
+    """The session in play order for an audio callback, controlled by commands.
+
+    `ranges` is the play order: sample ranges played one after another (a lead-in, then a
+    step). `command()` may be called from any thread; the callback thread applies commands
+    at its next buffer:
+
+    - pause: fade out, then silence; resume fades in again. If the fade cut a spoken line,
+      resume goes back to that line's start; otherwise on from where the fade ended.
+    - next / back: fade out, then go on from the next step / this step's start (back twice
+      within BACK_TWICE_SECONDS: the step before). In a lead-in, next goes to the step and
+      back hears the lead-in again. A paused feed stays paused.
+    - quit: fade out and end.
+    """
+
+    def __init__(self, timeline: Timeline, bank: SourceBank, ranges: Sequence[Range]) -> None:
+        self.timeline = timeline
+        self.bank = bank
+        self.marks: list[Mark] = []
+        self.played: list[Range] = []  # session spans sent to the device, in order
+        self.late_blocks = 0
+        rate = timeline.sample_rate
+        self._fade = max(1, round(FADE_SECONDS * rate))
+        self._stops = sorted(
+            {0} | {c.start for c in timeline.chapters if 0 <= c.start < timeline.length}
+        )
+        speech = sorted((e.start, e.end) for e in timeline.events if e.kind == "speech")
+        self._speech_starts = [start for start, _ in speech]
+        self._speech = speech
+        self._cond = threading.Condition()
+        self._closed = False
+        self._generation = 0
+        self._ranges = normal_ranges(ranges, timeline.length)
+        self._blocks: deque[Block] = deque()
+        self._block: Block | None = None
+        self._offset = 0
+        self._range_index = 0
+        self._position = self._ranges[0][0] if self._ranges else timeline.length
+        self._commands: deque[tuple[str, float]] = deque()
+        self._want_pause = False
+        self._quit = False
+        self._mode = "playing" if self._ranges else "done"  # + fading, silent, done
+        self._faded = 0  # samples of the fade out (or in) done so far
+        self._fading_in = False
+        self._resume_at: int | None = None  # where resume goes (a cut line's start)
+        self._last_back: tuple[float, int] | None = None
+        self._note: tuple[str, float] | None = None
+        self._started = False
+
+    # -- commands: any thread --
+
+    def command(self, name: str) -> None:
+        """Queue a command by name: one of COMMANDS."""
+        if name not in COMMANDS:
+            raise ValueError(f"unknown player command {name!r}; known: {', '.join(COMMANDS)}")
+        with self._cond:
+            if name == "quit":
+                self._quit = True
+            elif name in ("pause", "resume", "toggle"):
+                pausing = self._want_pause
+                self._want_pause = name == "pause" or (name == "toggle" and not pausing)
+            else:
+                self._commands.append((name, time.monotonic()))
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop the producer thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    # -- state: any thread --
+
+    @property
+    def paused(self) -> bool:
+        """Paused and silent (not while still fading out)."""
+        return self._mode == "silent" and not self._quit
+
+    @property
+    def finished(self) -> bool:
+        return self._mode == "done"
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it was quit rather than played to its end."""
+        return self._quit
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def where(self) -> Where:
+        """Where the feed is in its play order (the sample it sends next)."""
+        with self._cond:
+            index, position, ranges = self._range_index, self._position, self._ranges
+            if self._mode == "done" or index >= len(ranges):
+                return Where(self.timeline.length, 0, self.timeline.length, None)
+            left = ranges[index][1] - position
+            left += sum(end - start for start, end in ranges[index + 1 :])
+            ahead = ranges[index + 1][0] if index + 1 < len(ranges) else None
+            return Where(position, max(0, left), ranges[index][0], ahead)
+
+    def note(self) -> str:
+        """A short word from the feed, e.g. why a command did nothing (fresh ones only)."""
+        note = self._note
+        if note is not None and time.monotonic() - note[1] < NOTE_SECONDS:
+            return note[0]
+        return ""
+
+    # -- the producer: its own thread --
+
+    def produce(self) -> None:
+        """Mix blocks of the play order ahead of the callback until closed; a seek (a new
+        generation) starts the mix again from the new play order."""
+        generation = -1
+        source: Iterator[Block] | None = None
+        while True:
+            with self._cond:
+                while not self._closed and generation == self._generation and (
+                    source is None or len(self._blocks) >= AHEAD_BLOCKS
+                ):
+                    self._cond.wait()
+                if self._closed:
+                    return
+                if generation != self._generation:
+                    generation = self._generation
+                    source = self._mix(generation, list(self._ranges))
+            assert source is not None
+            block = next(source)  # mixing happens outside the lock
+            with self._cond:
+                if generation == self._generation:
+                    self._blocks.append(block)
+                    self._cond.notify_all()
+                if len(block.samples) == 0:
+                    source = None
+
+    def _mix(self, generation: int, ranges: list[Range]) -> Iterator[Block]:
+        for index, (start, end) in enumerate(ranges):
+            position = start
+            for samples in mix_blocks(self.timeline, self.bank, BLOCK, start=start):
+                take = samples[: end - position]
+                yield Block(generation, index, position, take)
+                position += len(take)
+                if position >= end:
+                    break
+        yield Block(generation, len(ranges), self.timeline.length, np.zeros(0, np.int16))
+
+    # -- the callback: the audio thread --
+
+    def fill(self, out: np.ndarray) -> bool:
+        """Fill `out` (int16) with what plays next; False once the session is over (the
+        rest of `out` is then silence)."""
+        with self._cond:
+            self._started = True
+            filled = 0
+            while filled < len(out):
+                self._apply()
+                if self._mode in ("silent", "done"):
+                    break
+                block = self._current()
+                if block is None:  # the mix is late: silence now, the session later
+                    self.late_blocks += 1
+                    break
+                if len(block.samples) == 0:
+                    self._mode = "done"
+                    self._mark("end")
+                    break
+                filled += self._copy(block, out[filled:])
+            out[filled:] = 0
+            return self._mode != "done"
+
+    def _current(self) -> Block | None:
+        """The block being played, waiting briefly for the mix; None if it is late."""
+        if self._block is not None and self._offset < len(self._block.samples):
+            return self._block
+        deadline = time.monotonic() + LATE_BLOCK_SECONDS
+        while True:
+            while self._blocks and self._blocks[0].generation != self._generation:
+                self._blocks.popleft()
+            if self._blocks:
+                self._block, self._offset = self._blocks.popleft(), 0
+                self._cond.notify_all()  # room for the producer
+                return self._block
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._cond.wait(left)
+
+    def _copy(self, block: Block, out: np.ndarray) -> int:
+        """Copy from `block` into `out` (fading if a fade is under way); samples copied."""
+        count = min(len(out), len(block.samples) - self._offset)
+        fading = self._mode == "fading" or self._fading_in
+        if fading:
+            count = min(count, self._fade - self._faded)
+        part = block.samples[self._offset : self._offset + count]
+        if fading:
+            part = fade(part, self._faded, self._fade, down=self._mode == "fading")
+            self._faded += count
+        out[:count] = part
+        start = block.start + self._offset
+        if self.played and self.played[-1][1] == start:
+            self.played[-1] = (self.played[-1][0], start + count)
+        else:
+            self.played.append((start, start + count))
+        self._offset += count
+        self._range_index = block.range_index
+        self._position = block.start + self._offset
+        if fading and self._faded >= self._fade:
+            self._faded = 0
+            if self._mode == "fading":
+                self._mode = "silent"
+                self._mark("silent")
+            self._fading_in = False
+        return count
+
+    def _apply(self) -> None:
+        """Act on the commands given since the last buffer; the caller holds the lock."""
+        if self._mode == "done":
+            return
+        wants_break = self._quit or self._want_pause or bool(self._commands)
+        if self._mode == "playing" and wants_break:
+            self._mode, self._faded, self._fading_in = "fading", 0, False
+            self._resume_at = self._cut_line()
+            self._mark("fade-out")
+            return
+        if self._mode != "silent":
+            return
+        if self._quit:
+            self._mode = "done"
+            self._mark("end")
+            return
+        if self._commands:
+            self._jump()
+        if not self._want_pause:
+            if self._resume_at is not None and self._resume_at != self._position:
+                self._seek([(self._resume_at, self._ranges[self._range_index][1])], 0)
+            self._resume_at = None
+            self._mode, self._fading_in, self._faded = "playing", True, 0
+            self._mark("fade-in")
+
+    def _cut_line(self) -> int | None:
+        """The start of the spoken line a fade from here would cut, if any (never before
+        the start of the range playing)."""
+        position, end = self._position, self._position + self._fade
+        index = bisect.bisect_left(self._speech_starts, end) - 1
+        while index >= 0:
+            start, stop = self._speech[index]
+            if stop > position:
+                return max(start, self._ranges[self._range_index][0])
+            if stop <= position - self.timeline.sample_rate * 60:
+                break  # lines are short: none further back reaches here
+            index -= 1
+        return None
+
+    def _jump(self) -> None:
+        """Apply the queued next/back commands in order (while silent)."""
+        ranges, index, position = self._ranges, self._range_index, self._position
+        moved = False
+        while self._commands:
+            name, pressed = self._commands.popleft()
+            target = self._navigate(name, pressed, ranges, index, position)
+            if target is not None:
+                ranges, index, position, moved = target, 0, target[0][0], True
+        if moved:
+            self._seek(ranges, index)
+            self._resume_at = None
+            self._mark("jump")
+
+    def _navigate(
+        self, name: str, pressed: float, ranges: list[Range], index: int, position: int
+    ) -> list[Range] | None:
+        """Where one `next` or `back` leads: the new play order, or None to stay."""
+        last = index >= len(ranges) - 1
+        if name == "next":
+            if not last:
+                return ranges[index + 1 :]
+            range_end = ranges[index][1]
+            target = next((s for s in self._stops if position < s < range_end), None)
+            if target is None:
+                self._note = ("already at the last step", time.monotonic())
+                return None
+            return [(target, range_end)]
+        if not last:  # back in the lead-in: hear it again from its start
+            self._last_back = None
+            return ranges[index:]
+        stops = self._stops
+        if self._last_back is not None and pressed - self._last_back[0] <= BACK_TWICE_SECONDS:
+            previous = bisect.bisect_right(stops, self._last_back[1]) - 1
+            target = stops[max(previous - 1, 0)]
+        else:
+            target = stops[max(bisect.bisect_right(stops, position) - 1, 0)]
+        self._last_back = (pressed, target)
+        return [(target, ranges[index][1])]
+
+    def _seek(self, ranges: list[Range], index: int) -> None:
+        """Play `ranges[index:]` next: the producer starts a new mix from there."""
+        self._ranges = normal_ranges(ranges[index:], self.timeline.length)
+        self._range_index = 0
+        self._generation += 1
+        self._blocks.clear()
+        self._block, self._offset = None, 0
+        self._position = self._ranges[0][0] if self._ranges else self.timeline.length
+        if not self._ranges:
+            self._mode = "done"
+        self._cond.notify_all()
+
+    def _mark(self, what: str) -> None:
+        self.marks.append(Mark(what, self._position, time.monotonic()))
