@@ -58,6 +58,8 @@ class SounddeviceStream:
         self._fill: Fill | None = None
         self._on_finished: Callable[[], None] | None = None
         self._failure: BaseException | None = None
+        self._completed = False  # fill said the session is over
+        self._ended = False  # the stream has stopped, for whatever reason
         self._closed = False
         self._lock = threading.Lock()
 
@@ -94,7 +96,7 @@ class SounddeviceStream:
             raise AudioDeviceError(f"The audio device could not start ({detail})") from exc
 
     def failure(self) -> BaseException | None:
-        if self._failure is None and not self._closed and not self._stream.active:
+        if self._failure is None and self._ended and not self._completed:
             said = self._chatter.last_said(": ")
             return AudioDeviceError(f"The audio device failed during playback{said}")
         return self._failure
@@ -120,9 +122,11 @@ class SounddeviceStream:
             samples[:] = 0
             raise self._sd.CallbackAbort from None
         if not more:
+            self._completed = True
             raise self._sd.CallbackStop
 
     def _finished(self) -> None:
+        self._ended = True
         if self._on_finished is not None:
             self._on_finished()
 

@@ -81,7 +81,8 @@ def run_coach(
 # into this, which shrinks the pipe to one page so the device cannot run far ahead, and
 # passes the bytes on no faster than a sound card would play them.
 PACER = r"""
-import fcntl, sys, time
+import fcntl, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a test's terminal is for coach
 speed = float(sys.argv[2])
 try:
     fcntl.fcntl(0, 1031, 4096)  # F_SETPIPE_SZ

@@ -10,34 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from conftest import RATE
+from helpers import FakeStream
 
-from coach.chunks import INTERACTIVE, STREAMING
 from coach.diagnostics import CoachError
 from coach.live import LiveSession, UnknownStep, play_ranges, ranges_seconds
+from coach.mixer import mix_all
 from coach.status import HELP
-
-
-class FakeOutput:
-    """Plays nothing; each buffer "finishes" after being polled `polls` times."""
-
-    def __init__(self, polls: int = 2) -> None:
-        self.buffers: list[int] = []
-        self.polls = polls
-
-    def start(self, samples: np.ndarray, sample_rate: int) -> FakeOutput.Handle:
-        self.buffers.append(len(samples))
-        return FakeOutput.Handle(self.polls)
-
-    class Handle:
-        def __init__(self, polls: int) -> None:
-            self.left = polls
-
-        def is_playing(self) -> bool:
-            self.left -= 1
-            return self.left > 0
-
-        def stop(self) -> None:
-            self.left = 0
 
 
 class FakeTerminal(io.StringIO):
@@ -125,16 +103,15 @@ def test_an_unknown_step_is_a_named_error_listing_the_steps(demo_session) -> Non
 
 def test_without_a_terminal_it_plays_through_and_echoes_the_announcement(demo_session) -> None:
     timeline, bank = demo_session
-    calls, output, stderr = Recorder(), FakeOutput(), io.StringIO()
+    calls, output, stderr = Recorder(), FakeStream(), io.StringIO()
     session = LiveSession(
         timeline, bank, [(0, timeline.length)], calls.announcement, calls.echo, None, stderr, output
     )
     assert not session.interactive and not session.keys
-    assert session.player.chunking == STREAMING
     assert session.run() is False
     assert calls.keys == [False] and calls.echoed == ["Playing Demo. keys=False"]
     assert stderr.getvalue() == ""  # no status line: the session writes nothing itself
-    assert sum(output.buffers) == timeline.length
+    assert np.array_equal(output.audio()[: timeline.length], mix_all(timeline, bank))
 
 
 def test_quit_is_reported_as_stopped(demo_session) -> None:
@@ -148,7 +125,7 @@ def test_quit_is_reported_as_stopped(demo_session) -> None:
 
     session = LiveSession(
         timeline, bank, [(0, timeline.length)], calls.announcement, echo, None, io.StringIO(),
-        FakeOutput(polls=50),
+        FakeStream(speed=5),
     )  # fmt: skip
     assert session.run() is True
     assert calls.echoed == ["Playing Demo. keys=False"]
@@ -156,7 +133,7 @@ def test_quit_is_reported_as_stopped(demo_session) -> None:
 
 def test_a_terminal_without_single_keys_gets_the_status_line_only(demo_session) -> None:
     """stdin claims to be a terminal but is a pipe: cbreak mode fails, so it plays without
-    keys (still in short chunks) and says so in the announcement, above the status line."""
+    keys and says so in the announcement, above the status line."""
     timeline, bank = demo_session
     calls, stderr = Recorder(), FakeTerminal()
     read, write = os.pipe()
@@ -165,10 +142,9 @@ def test_a_terminal_without_single_keys_gets_the_status_line_only(demo_session) 
             stdin = FakeStdin(pipe)
             session = LiveSession(
                 timeline, bank, [(0, timeline.length)], calls.announcement, calls.echo, stdin,
-                stderr, FakeOutput(),
+                stderr, FakeStream(),
             )  # fmt: skip
             assert session.interactive and session.keys
-            assert session.player.chunking == INTERACTIVE
             assert session.run() is False
     finally:
         os.close(read)
@@ -195,9 +171,9 @@ def test_keys_from_a_terminal_control_the_session(demo_session) -> None:
         with os.fdopen(slave, closefd=False) as stdin:
             session = LiveSession(
                 timeline, bank, [(0, timeline.length)], announcement, calls.echo, stdin,
-                stderr, FakeOutput(polls=200),
+                stderr, FakeStream(speed=1),
             )  # fmt: skip
-            assert session.keys and session.player.chunking == INTERACTIVE
+            assert session.keys
             assert session.run() is True
         assert termios.tcgetattr(slave) == before
     finally:
