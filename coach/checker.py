@@ -250,8 +250,8 @@ class _Checker:
             self.report(self.at(repeat.count_every, "every"), "'count every' must be at least 1")
         period = repeat.period if repeat.period is not None else scope.period
         if repeat.beats and period / len(repeat.beats) < MIN_BEAT:
-            beat = period / len(repeat.beats)
-            message = f"each beat lasts only {beat:.2g}s at this tempo"
+            each = period / len(repeat.beats)
+            message = f"each beat lasts only {each:.2g}s at this tempo"
             hint = f"beats shorter than {MIN_BEAT:g}s are hard to follow; slow the tempo down"
             self.report(self.at(repeat, "period"), message, hint, warning=True)
 

@@ -42,7 +42,7 @@ class CoachGroup(click.Group):
             sys.exit(130)
 
 
-class SettingType(click.ParamType):
+class SettingType(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+
     """A pacing option read by the same parser as its profile key (coach.profile.SETTINGS)."""
 
     def __init__(self, key: str) -> None:

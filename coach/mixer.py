@@ -140,11 +140,12 @@ def mix_all(timeline: Timeline, bank: SourceBank) -> np.ndarray:
     blocks = list(mix_blocks(timeline, bank))
     if not blocks:
         return np.zeros(0, dtype=np.int16)
-    return np.concatenate(blocks)
+    whole: np.ndarray = np.concatenate(blocks)
+    return whole
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     """A read-only view (so the caller's own array keeps its flags)."""
-    view = np.ascontiguousarray(array, dtype=np.float32).view()
+    view: np.ndarray = np.ascontiguousarray(array, dtype=np.float32).view()
     view.flags.writeable = False
     return view

@@ -489,7 +489,17 @@ class _Parser:
         if not pattern.read(rest.slice(colon + 1)) or count is None:
             return None
         columns = {"count": rest.words()[0].column, **pattern.columns}
-        return nodes.Breathe(self.position(line), count, **pattern.values, columns=columns)
+        values = pattern.values
+        return nodes.Breathe(
+            self.position(line),
+            count,
+            inhale=float(values["inhale"]),
+            exhale=float(values["exhale"]),
+            hold_in=float(values.get("hold_in", 0.0)),
+            hold_out=float(values.get("hold_out", 0.0)),
+            hiss=bool(values.get("hiss", False)),
+            columns=columns,
+        )
 
     def repeat(self, line: _Line, word: str, rest: Span) -> nodes.Repeat | None:
         head = rest.strip()

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coach import library, loader, nodes
 from coach.compiler import Overrides, compile_routine
 from coach.diagnostics import Diagnostic, RoutineError
 from coach.plan import ClipInfo, Plan
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:  # the audio stages load only when a session is built
+    import numpy as np
+
+    from coach.cache import ClipCache
+    from coach.mixer import SourceBank
+    from coach.speech import Clip, SpeechLine
 
 SAMPLE_RATE = 22050
 
@@ -44,7 +52,7 @@ class Session:
     """Everything a sink needs: the timeline and the audio it refers to."""
 
     timeline: Timeline
-    bank: object  # coach.mixer.SourceBank; typed loosely so importing this stays light
+    bank: SourceBank
     plan: Plan
     routine: nodes.Routine
     warnings: list[Diagnostic]
@@ -91,7 +99,7 @@ class _Built:
     """One compiled and laid-out version of a routine."""
 
     plan: Plan
-    infos: dict  # SpeechLine -> ClipInfo
+    infos: dict[SpeechLine, ClipInfo]
     timeline: Timeline
 
     @property
@@ -102,13 +110,13 @@ class _Built:
 class _Renderer:
     """Compiles, speaks and lays out routines, keeping every clip and sound it has loaded."""
 
-    def __init__(self, overrides: Overrides, clip_cache: object) -> None:
+    def __init__(self, overrides: Overrides, clip_cache: ClipCache) -> None:
         from coach import sounds
 
         self.overrides = overrides
         self.cache = clip_cache
-        self.clips: dict = {}  # SpeechLine -> speech.Clip
-        self.files: dict = {}  # sound file path -> float32 samples
+        self.clips: dict[SpeechLine, Clip] = {}
+        self.files: dict[str, np.ndarray] = {}  # sound file path -> float32 samples
         self.sound_lengths = {
             name: len(sounds.builtin_sound(name, SAMPLE_RATE))
             for name in ("click", "click-accent", "chime", "bell", "tick")
@@ -132,7 +140,7 @@ class _Renderer:
         infos = {line: ClipInfo(clip.key, len(clip.samples)) for line, clip in clips.items()}
         return _Built(plan, infos, lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths))
 
-    def bank(self, built: _Built) -> object:
+    def bank(self, built: _Built) -> SourceBank:
         from coach.mixer import SourceBank
 
         lines = built.plan.speech_lines()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def find_ffmpeg() -> str:
         warnings.simplefilter("ignore", DeprecationWarning)  # pydub imports audioop
         from pydub.utils import which
 
-    found = which("ffmpeg")
+    found: str | None = which("ffmpeg")
     if not found:
         raise ExportError(
             f"ffmpeg is not installed; it is needed to write MP3 and OGG ({FFMPEG_HINT}), "
@@ -57,7 +58,7 @@ def find_ffmpeg() -> str:
     return found
 
 
-def _audio_segment() -> type:
+def _audio_segment() -> Any:
     with warnings.catch_warnings():
         # pydub warns at import time when ffmpeg is missing (we report that ourselves) and
         # imports audioop, deprecated since Python 3.11.

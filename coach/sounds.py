@@ -168,9 +168,11 @@ def _bandpass(low: float, high: float, sample_rate: int, taps: int) -> np.ndarra
 
     def lowpass(cutoff: float) -> np.ndarray:
         fc = cutoff / sample_rate
-        return 2 * fc * np.sinc(2 * fc * n) * window
+        taps_: np.ndarray = 2 * fc * np.sinc(2 * fc * n) * window
+        return taps_
 
-    return lowpass(high) - lowpass(low)
+    band: np.ndarray = lowpass(high) - lowpass(low)
+    return band
 
 
 def _normalized(signal: np.ndarray, peak: float) -> np.ndarray:

@@ -320,13 +320,10 @@ class Pyttsx3Engine:
 
 
 def _check_rate(rate: object) -> int:
-    if (
-        isinstance(rate, numbers.Real)
-        and not isinstance(rate, bool)
-        and math.isfinite(rate)
-        and round(rate) > 0
-    ):
-        return int(round(rate))
+    if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
+        value = float(rate)
+        if math.isfinite(value) and round(value) > 0:
+            return round(value)
     raise SpeechError(f"speech rate must be a positive number of words per minute, not {rate!r}")
 
 
@@ -380,7 +377,8 @@ def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndar
     length = max(1, round(len(samples) * target_rate / source_rate))
     positions = np.arange(length, dtype=np.float64) * (source_rate / target_rate)
     values = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples)
-    return np.clip(np.round(values), -32768, 32767).astype(np.int16)
+    resampled: np.ndarray = np.clip(np.round(values), -32768, 32767).astype(np.int16)
+    return resampled
 
 
 def trim_silence(
