@@ -310,22 +310,102 @@ def memory_figures(bench: Bench) -> list[Figure]:
 
 
 def first_sound_figures(bench: Bench) -> list[Figure]:
-    """Time to first sound of `coach play`, warm and cold, against Python start-up."""
+    """Time to first sound of `coach play`, warm and cold, against Python start-up: for
+    the flagship routine and for a 4-hour one (the target: within 10% of the flagship)."""
     log("time to first sound of coach play (warm: best of 3)")
     capture = bench.work / "capture.raw"
-    warm = min(first_sound(bench.short, bench.cache, capture) for _ in range(REPEATS))
-    warm_long = min(first_sound(bench.long, bench.cache, capture) for _ in range(REPEATS))
+    flagship = Path("wall-release")
+    first_sound(flagship, bench.cache, capture)  # warms the cache
+    warm = min(first_sound(flagship, bench.cache, capture) for _ in range(REPEATS))
+    four_hours = write_routine(bench.work, "240-min", 240)
+    log("rendering a 4-hour routine once")
+    first_sound(four_hours, bench.cache, capture)
+    warm_long = min(first_sound(four_hours, bench.cache, capture) for _ in range(REPEATS))
     log("time to first sound of coach play, cold cache")
     cold = first_sound(bench.short, bench.work / "cold-cache", capture)
     startup = import_time()
-    short, long = bench.label(bench.short), bench.label(bench.long)
     return [
-        Figure(f"first sound coach play {short}, warm", warm, "s"),
+        Figure("first sound coach play wall-release, warm", warm, "s", 0.3),
         Figure("  baseline: python -c 'import coach.cli'", startup, "s"),
         Figure("  warm minus start-up", warm - startup, "s"),
-        Figure(f"first sound coach play {long}, warm", warm_long, "s"),
-        Figure(f"first sound coach play {short}, cold", cold, "s"),
+        Figure("first sound coach play 240 min, warm", warm_long, "s"),
+        Figure("  240 min / wall-release", warm_long / warm, "x", 1.1),
+        Figure(f"first sound coach play {bench.label(bench.short)}, cold", cold, "s"),
     ]
+
+
+# Plays wall-release in real time through a paced capture device and presses pause during
+# speech 20 times (resuming 0.4 s later); reports key-to-silence and key-to-sound seconds:
+# from the command to the feed's fade ending (or starting again) plus the device latency.
+LATENCY_CHILD = """
+import json, statistics, sys, threading, time
+from pathlib import Path
+from coach import session
+from coach.player import Player
+
+built = session.build("wall-release", cache_dir=Path(sys.argv[1]))
+timeline = built.timeline
+speech = [(e.start, e.end) for e in timeline.events if e.kind == "speech"]
+player = Player(timeline, built.bank)
+feed = player.feed
+pauses, resumes = [], []
+
+def speaking():
+    at = feed.where().position
+    return any(a + 2205 < at < b - 4410 for a, b in speech)
+
+def press():
+    while not feed.started:
+        time.sleep(0.005)
+    latency = player._output.latency
+    for _ in range(20):
+        while not speaking():
+            time.sleep(0.002)
+        marks = len(feed.marks)
+        pressed = time.monotonic()
+        player.pause()
+        while not feed.paused:
+            time.sleep(0.0005)
+        silent = next(m for m in feed.marks[marks:] if m.what == "silent")
+        pauses.append(silent.at - pressed + latency)
+        time.sleep(0.4)
+        marks = len(feed.marks)
+        pressed = time.monotonic()
+        player.resume()
+        while not any(m.what == "fade-in" for m in feed.marks[marks:]):
+            time.sleep(0.0005)
+        sounding = next(m for m in feed.marks[marks:] if m.what == "fade-in")
+        resumes.append(sounding.at - pressed + latency)
+    player.quit()
+
+threading.Thread(target=press, daemon=True).start()
+player.run()
+print(json.dumps({"pause": pauses, "resume": resumes}))
+"""
+
+
+def latency_figures(bench: Bench) -> list[Figure]:
+    """Pause and resume latency over 20 presses during speech, at real-time pace."""
+    import statistics
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import paced_conf
+
+    log("pause and resume latency: 20 presses during speech, in real time")
+    conf = paced_conf(bench.work, 1.0)
+    env = child_env(bench.cache, ALSA_CONFIG_PATH=str(conf))
+    command = [sys.executable, "-c", LATENCY_CHILD, str(bench.cache)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"latency run failed: {done.stderr.strip()}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = []
+    for name, values in report.items():
+        figures += [
+            Figure(f"{name} latency, median of {len(values)}", statistics.median(values), "s"),
+            Figure(f"{name} latency, max", max(values), "s", 0.1 if name == "pause" else None),
+        ]
+    return figures
 
 
 def measure(work: Path, short: float, long: float) -> tuple[list[Figure], list[str]]:
@@ -335,6 +415,7 @@ def measure(work: Path, short: float, long: float) -> tuple[list[Figure], list[s
     figures += export_figures(bench)
     figures += memory_figures(bench)
     figures += first_sound_figures(bench)
+    figures += latency_figures(bench)
     return figures, sessions
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_played, count_opens, device_env
 
 from coach import profile
 from coach.compiler import Breath, Overrides
@@ -536,17 +536,12 @@ def test_voices_lists_and_options_need_sample(coach):
     assert "--sample" in error
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("simpleaudio") is None, reason="needs simpleaudio (ALSA)"
-)
 def test_voices_sample_plays_through_coach_s_player(coach, tmp_path):
     out = tmp_path / "sample.wav"
     ok(coach("voices", "--sample", "gmw/en-us", "--pitch", "60", "-o", str(out)))
-    capture = tmp_path / "capture.raw"
-    env = {
-        "ALSA_CONFIG_PATH": str(Path(__file__).parent / "alsa-capture.conf"),
-        "COACH_ALSA_CAPTURE": str(capture),
-    }
+    capture, opens = tmp_path / "capture.raw", tmp_path / "opens.txt"
+    env = device_env(capture, opens)
     result = ok(coach("voices", "--sample", "gmw/en-us", "--pitch", "60", env=env))
     assert "Playing a sample of gmw/en-us" in result.stderr
-    assert capture.read_bytes() == out.read_bytes()[44:]
+    assert_played(capture.read_bytes(), np.frombuffer(out.read_bytes()[44:], "<i2"))
+    assert count_opens(opens) == 1
