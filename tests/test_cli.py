@@ -236,3 +236,33 @@ def test_check_needs_no_audio_stack():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.split() == ["0", "[]"], result.stderr
+
+
+def test_no_audio_device_names_the_export_before_rendering_anything(tmp_path):
+    """No sound card: one message naming the routine the user typed and the export to
+    make instead, given before any speech is rendered (the empty cache stays empty)."""
+    config = tmp_path / "no-device.conf"
+    config.write_text("pcm.!default { type hw card 99 }\n")  # a sound card nobody has
+    cache = tmp_path / "cache"
+    env = {"ALSA_CONFIG_PATH": str(config)}
+    result = coach("play", "wall-release", env=env, cache=cache)
+    assert_clean_failure(result)
+    assert "No audio device could be opened" in result.stderr
+    assert "coach export wall-release -o wall-release.mp3" in result.stderr
+    assert "ROUTINE" not in result.stderr and "ALSA lib" not in result.stderr
+    assert "Rendering" not in result.stderr
+    assert not cache.exists() or not any(cache.rglob("*.wav"))
+
+
+def test_play_without_portaudio_is_one_clear_message(tmp_path):
+    """sounddevice raises OSError when libportaudio2 is missing; shadowing it with a module
+    that does the same shows what a user without the library sees."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(shadow), *sys.path])}
+    result = coach("play", GOOD, env=env, cache=tmp_path / "cache")
+    assert_clean_failure(result)
+    assert "Live playback needs the sounddevice package and the PortAudio library" in result.stderr
+    assert "PortAudio library not found" in result.stderr
+    assert "coach export" in result.stderr and "good.mp3" in result.stderr
