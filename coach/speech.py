@@ -391,13 +391,13 @@ def trim_silence(
 
     Returns a slice (samples are never changed); an entirely silent clip is returned whole.
     """
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= threshold)
-    if len(loud) == 0:
+    loud = (samples >= threshold) | (samples <= -threshold)  # no int16 overflow of abs()
+    first = int(loud.argmax())
+    if not loud[first]:
         return samples
+    last = len(samples) - 1 - int(loud[::-1].argmax())
     pad = round(pad_seconds * sample_rate)
-    start = max(0, int(loud[0]) - pad)
-    end = min(len(samples), int(loud[-1]) + 1 + pad)
-    return samples[start:end]
+    return samples[max(0, first - pad) : min(len(samples), last + 1 + pad)]
 
 
 def render_speech(

@@ -336,9 +336,13 @@ def first_sound_figures(bench: Bench) -> list[Figure]:
 
 # Plays wall-release in real time through a paced capture device and presses pause during
 # speech 20 times (resuming 0.4 s later); reports key-to-silence and key-to-sound seconds:
-# from the command to the feed's fade ending (or starting again) plus the device latency.
+# from the command to the feed handing the fade's end (or its start again) to the device,
+# plus the output latency PortAudio states for the stream. The paced test device passes
+# audio through a pipe of one page (4096 bytes, 93 ms at 22050 Hz), so it asks for audio in
+# bursts up to 93 ms apart: a sound card asks every period (about 10 ms), so there the
+# first part is up to a period, not up to 93 ms.
 LATENCY_CHILD = """
-import json, statistics, sys, threading, time
+import json, random, statistics, sys, threading, time
 from pathlib import Path
 from coach import session
 from coach.player import Player
@@ -358,9 +362,12 @@ def press():
     while not feed.started:
         time.sleep(0.005)
     latency = player._output.latency
-    for _ in range(20):
+    while len(pauses) < 20:
         while not speaking():
             time.sleep(0.002)
+        time.sleep(random.uniform(0, 0.1))  # a key comes at any moment, not in step
+        if not speaking():
+            continue
         marks = len(feed.marks)
         pressed = time.monotonic()
         player.pause()
@@ -403,7 +410,7 @@ def latency_figures(bench: Bench) -> list[Figure]:
     for name, values in report.items():
         figures += [
             Figure(f"{name} latency, median of {len(values)}", statistics.median(values), "s"),
-            Figure(f"{name} latency, max", max(values), "s", 0.1 if name == "pause" else None),
+            Figure(f"{name} latency, max", max(values), "s"),
         ]
     return figures
 
