@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.atomic import write_atomic
 from coach.diagnostics import SpeechError
 from coach.speech import SpeechEngine, SpeechLine
 
@@ -23,6 +24,9 @@ from coach.speech import SpeechEngine, SpeechLine
 FORMAT_VERSION = "coach-clip-1"
 #: Environment variable naming the cache directory (the CLI's --cache-dir beats it).
 CACHE_DIR_ENV = "COACH_CACHE_DIR"
+
+#: Lengths of clips as sessions use them, so a session starts without reading every clip.
+LENGTHS_FILE = "lengths.json"
 
 _CHECKSUM_CHUNK = b"csum"
 _RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"
@@ -68,6 +72,37 @@ class ClipCache:
             parts.append(line.pitch)
         blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def has(self, key: str) -> bool:
+        """Whether a clip is stored under `key` (not whether it is intact: `load` checks)."""
+        return self.path_for_key(key).is_file()
+
+    def known_lengths(self, recipe: str) -> dict[str, int]:
+        """The lengths in samples that earlier runs recorded for clips as made by `recipe`
+        (how the speech stage turns a stored clip into a session's: its rate and trimming),
+        key -> length; empty if none were recorded or the record is unreadable."""
+        try:
+            table = json.loads((self.directory / LENGTHS_FILE).read_bytes()).get(recipe)
+        except (OSError, ValueError, AttributeError):
+            return {}
+        if not isinstance(table, dict):
+            return {}
+        return {k: v for k, v in table.items() if isinstance(v, int) and v >= 0}
+
+    def record_lengths(self, recipe: str, lengths: Mapping[str, int]) -> None:
+        """Add `lengths` to the record. Best effort: a cache that cannot be written goes
+        without (the clips are then read in full each time)."""
+        path = self.directory / LENGTHS_FILE
+        try:
+            record = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            record = {}
+        if not isinstance(record, dict):
+            record = {}
+        table = record.get(recipe)
+        record[recipe] = {**(table if isinstance(table, dict) else {}), **lengths}
+        with contextlib.suppress(OSError):
+            write_atomic(path, json.dumps(record, separators=(",", ":")).encode())
 
     def path(self, line: SpeechLine) -> Path:
         return self.path_for_key(self.key(line))

@@ -104,6 +104,7 @@ class Feed:
         self.marks: list[Mark] = []
         self.played: list[Range] = []  # session spans sent to the device, in order
         self.late_blocks = 0
+        self.failure: BaseException | None = None  # what stopped the mix (a clip's error)
         rate = timeline.sample_rate
         self._fade = max(1, round(FADE_SECONDS * rate))
         self._stops = sorted(
@@ -196,7 +197,21 @@ class Feed:
 
     def produce(self) -> None:
         """Mix blocks of the play order ahead of the callback until closed; a seek (a new
-        generation) starts the mix again from the new play order."""
+        generation) starts the mix again from the new play order. An error in the mix (a
+        clip that cannot be read or rendered) ends the play order and is kept in
+        `failure`."""
+        try:
+            self._produce()
+        except BaseException as error:
+            with self._cond:
+                self.failure = error
+                self._generation += 1  # what was mixed is dropped; the end comes next
+                self._blocks.append(
+                    Block(self._generation, 0, self.timeline.length, np.zeros(0, np.int16))
+                )
+                self._cond.notify_all()
+
+    def _produce(self) -> None:
         generation = -1
         source: Iterator[Block] | None = None
         while True:

@@ -138,7 +138,7 @@ class Player:
             ended = threading.Event()
             output.play(feed.fill, ended.set)
             self._watch(ended)
-            failure = output.failure()
+            failure = feed.failure or output.failure()
             if failure is not None:
                 raise failure
             if not feed.finished:

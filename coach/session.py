@@ -137,14 +137,14 @@ class _Renderer:
                 self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
                 self.sound_lengths[name] = len(self.files[name])
         clips = {line: self.clips[line] for line in lines}
-        infos = {line: ClipInfo(clip.key, len(clip.samples)) for line, clip in clips.items()}
+        infos = {line: ClipInfo(clip.key, clip.length) for line, clip in clips.items()}
         return _Built(plan, infos, lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths))
 
     def bank(self, built: _Built) -> SourceBank:
         from coach.mixer import SourceBank
+        from coach.speech import ClipSamples
 
-        lines = built.plan.speech_lines()
-        speech = {self.clips[line].key: self.clips[line].samples for line in lines}
+        speech = ClipSamples(self.clips[line] for line in built.plan.speech_lines())
         files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
         return SourceBank(SAMPLE_RATE, speech=speech, files=files)
 

@@ -13,8 +13,9 @@ import threading
 import time
 import uuid
 import wave
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -57,13 +58,59 @@ class Voice:
     languages: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
 class Clip:
-    """A rendered speech line: mono int16 samples at the session rate (read-only), and the
-    cache key, which is what timeline events name as their source."""
+    """A rendered speech line: its cache key (what timeline events name as their source),
+    its length in samples at the session rate, and its samples: mono int16, read-only.
 
-    key: str
-    samples: np.ndarray
+    A clip whose length is known from an earlier run reads its samples from the cache on
+    first use (`load`), so a session starts without reading every clip; they are then made
+    exactly `length` long (a damaged clip rendered again may differ by a few samples).
+    """
+
+    def __init__(
+        self,
+        key: str,
+        length: int,
+        samples: np.ndarray | None = None,
+        load: Callable[[], np.ndarray] | None = None,
+    ) -> None:
+        if samples is None and load is None:
+            raise ValueError("a clip needs its samples or a way to load them")
+        self.key = key
+        self.length = length
+        self._samples = samples
+        self._load = load
+        self._lock = threading.Lock()
+
+    @property
+    def samples(self) -> np.ndarray:
+        with self._lock:
+            if self._samples is None:
+                assert self._load is not None
+                loaded = self._load()[: self.length]
+                if len(loaded) < self.length:
+                    loaded = np.concatenate(
+                        [loaded, np.zeros(self.length - len(loaded), np.int16)]
+                    )
+                loaded.flags.writeable = False
+                self._samples = loaded
+            return self._samples
+
+
+class ClipSamples(Mapping[str, np.ndarray]):
+    """Clips by key, read as samples only when looked up (a SourceBank's speech)."""
+
+    def __init__(self, clips: Iterable[Clip]) -> None:
+        self._clips = {clip.key: clip for clip in clips}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._clips[key].samples
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._clips)
+
+    def __len__(self) -> int:
+        return len(self._clips)
 
 
 @runtime_checkable
@@ -392,10 +439,10 @@ def trim_silence(
     Returns a slice (samples are never changed); an entirely silent clip is returned whole.
     """
     loud = (samples >= threshold) | (samples <= -threshold)  # no int16 overflow of abs()
-    first = int(loud.argmax())
+    first = int(np.argmax(loud))
     if not loud[first]:
         return samples
-    last = len(samples) - 1 - int(loud[::-1].argmax())
+    last = len(samples) - 1 - int(np.argmax(loud[::-1]))
     pad = round(pad_seconds * sample_rate)
     return samples[max(0, first - pad) : min(len(samples), last + 1 + pad)]
 
@@ -414,12 +461,28 @@ def render_speech(
     """
     unique = list(dict.fromkeys(lines))
     total = len(unique)
+    recipe = f"{sample_rate} Hz, trimmed at {SILENCE_THRESHOLD} to {SILENCE_PAD_SECONDS} s"
+    known = cache.known_lengths(recipe)
+    found: dict[str, int] = {}
     clips: dict[SpeechLine, Clip] = {}
     for done, line in enumerate(unique, start=1):
-        samples, rate = cache.load(line)
-        samples = trim_silence(resample(samples, rate, sample_rate), sample_rate)
-        samples.flags.writeable = False
-        clips[line] = Clip(key=cache.key(line), samples=samples)
+        key = cache.key(line)
+        length = known.get(key)
+        if length is not None and cache.has(key):
+            clips[line] = Clip(key, length, load=partial(_session_clip, cache, line, sample_rate))
+        else:
+            samples = _session_clip(cache, line, sample_rate)
+            samples.flags.writeable = False
+            clips[line] = Clip(key, len(samples), samples=samples)
+            found[key] = len(samples)
         if progress is not None:
             progress(done, total)
+    if found:
+        cache.record_lengths(recipe, found)
     return clips
+
+
+def _session_clip(cache: ClipCache, line: SpeechLine, sample_rate: int) -> np.ndarray:
+    """The clip of `line` as a session uses it: at `sample_rate`, silence trimmed."""
+    samples, rate = cache.load(line)
+    return trim_silence(resample(samples, rate, sample_rate), sample_rate)

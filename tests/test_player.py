@@ -14,7 +14,7 @@ from coach.export import export
 from coach.feed import FADE_SECONDS
 from coach.mixer import SourceBank, mix_all
 from coach.player import Player
-from coach.timeline import Timeline
+from coach.timeline import Event, Timeline
 
 FADE = round(FADE_SECONDS * RATE)
 
@@ -194,3 +194,20 @@ def test_empty_ranges_play_nothing(make_timeline, ranges) -> None:
     stream = FakeStream()
     Player(make_timeline(100), SourceBank(RATE), output=stream, ranges=ranges).run()
     assert stream.buffers == []
+
+
+def test_a_clip_that_fails_while_playing_ends_the_session_with_its_error(make_timeline) -> None:
+    """A clip is read when the mix first needs it; if it cannot be (the engine is gone
+    since), the session stops with that error instead of going silent."""
+    from coach.diagnostics import SpeechError
+    from coach.speech import Clip, ClipSamples
+
+    def gone() -> np.ndarray:
+        raise SpeechError("espeak-ng is not installed")
+
+    speech = ClipSamples([Clip("k", RATE, load=gone)])
+    timeline = make_timeline(3 * RATE, [Event(RATE, RATE, "speech", "k", 0, "Hello.")])
+    stream = FakeStream()
+    with pytest.raises(SpeechError, match="espeak-ng is not installed"):
+        Player(timeline, SourceBank(RATE, speech=speech), output=stream).run()
+    assert stream.closed.is_set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import CountingEngine
 
-from coach.cache import ClipCache
+from coach.cache import LENGTHS_FILE, ClipCache
 from coach.diagnostics import CoachError, SpeechError
 from coach.speech import (
     SILENCE_PAD_SECONDS,
@@ -310,3 +311,49 @@ def test_trim_silence_leaves_an_all_silent_clip_whole() -> None:
 def test_resample_at_the_same_rate_returns_the_same_array() -> None:
     samples = np.arange(10, dtype=np.int16)
     assert resample(samples, RATE, RATE) is samples
+
+
+# --- clips read on first use -----------------------------------------------------------------
+
+
+def test_render_speech_records_each_clip_s_length(counting: CountingEngine, tmp_path: Path) -> None:
+    clip = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    assert clip.length == len(clip.samples)
+    recorded = json.loads((tmp_path / LENGTHS_FILE).read_text())
+    assert list(recorded.values()) == [{clip.key: clip.length}]
+
+
+def test_a_known_clip_is_read_only_when_its_samples_are_used(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    """The second run takes the length from the record; a clip damaged meanwhile is found
+    and rendered again when the mixer first asks for it, at its recorded length."""
+    cache = ClipCache(tmp_path, counting)
+    first = render_speech([line()], cache, RATE)[line()]
+    path = cache.path(line())
+    path.write_bytes(path.read_bytes()[:-200])  # truncated on disk
+    again = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    assert again.length == first.length and len(counting.calls) == 1  # nothing read yet
+    samples = again.samples
+    assert len(counting.calls) == 2  # rendered again on first use
+    assert len(samples) == first.length and not samples.flags.writeable
+
+
+def test_a_damaged_length_record_is_ignored(counting: CountingEngine, tmp_path: Path) -> None:
+    cache = ClipCache(tmp_path, counting)
+    first = render_speech([line()], cache, RATE)[line()]
+    for damage in (b"{not json", b"[1, 2]", b'{"22050": "x"}'):
+        (tmp_path / LENGTHS_FILE).write_bytes(damage)
+        again = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+        assert np.array_equal(again.samples, first.samples)
+    assert len(counting.calls) == 1  # the clips themselves were fine
+
+
+def test_a_recorded_clip_missing_on_disk_is_rendered_at_once(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    cache = ClipCache(tmp_path, counting)
+    render_speech([line()], cache, RATE)
+    cache.path(line()).unlink()
+    render_speech([line()], ClipCache(tmp_path, counting), RATE)
+    assert len(counting.calls) == 2
