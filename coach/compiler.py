@@ -146,10 +146,7 @@ class _Compiler:
         return SpeechLine(text, effective.voice, effective.rate, self.overrides.pitch)
 
     def add(self, segment: Segment, position: Position | None = None) -> None:
-        segment.position = position
-        segment.overlays = [
-            o if o.position is not None else replace(o, position=position) for o in segment.overlays
-        ]
+        segment.position = position  # also the line of its overlays that name none
         # A step's chime sounds over its first statement and takes no time of its own.
         if self.pending_chimes:
             segment.overlays.insert(0, Overlay(at=0.0, kind="sound", sound=STEP_SOUND))

@@ -66,10 +66,11 @@ def speech_fit(
             stretch = _stretch(segment, node)
             for overlay, overrun in _overruns(segment, clips, sample_rate, start):
                 kind = _kind(stretch, overlay)
-                key = (overlay.position, kind)
+                at = overlay.position or segment.position
+                key = (at, kind)
                 if key not in groups:
                     beat = segment.period / _beats_per_rep(segment) if segment.reps else 0.0
-                    groups[key] = _Group(overlay.position, kind, stretch, beat, segment.period)
+                    groups[key] = _Group(at, kind, stretch, beat, segment.period)
                 groups[key].overruns.append(overrun)
         start += _length(segment, clips, sample_rate)
     ordered = sorted(groups.values(), key=lambda group: group.overruns[0].at)

@@ -21,7 +21,7 @@ class Overlay:
     accent: bool = False
     sound: str = ""
     seconds: float = 0.0  # only hiss: how long it lasts
-    position: Position | None = None  # the routine line it comes from, for warnings
+    position: Position | None = None  # its routine line, for warnings (None: its segment's)
 
 
 @dataclass
