@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from coach import nodes
@@ -123,6 +123,16 @@ class _Compiler:
         self.segments: list[Segment] = []
         self.step_names: list[str] = []
         self.pending_chimes = 0
+        self._speakers: dict[Pacing, Callable[[str], SpeechLine]] = {}
+        self._effective: dict[Pacing, Pacing] = {}
+
+    def effective(self, pacing: Pacing) -> Pacing:
+        """`pacing` with the listener's overrides over it (the same few, asked thousands of
+        times in a long routine)."""
+        found = self._effective.get(pacing)
+        if found is None:
+            found = self._effective[pacing] = self.overrides.apply(pacing)
+        return found
 
     def settle(self, pacing: Pacing, settings: Sequence[nodes.Setting]) -> Pacing:
         for setting in settings:
@@ -142,8 +152,21 @@ class _Compiler:
         return pacing
 
     def line(self, text: str, pacing: Pacing) -> SpeechLine:
-        effective = self.overrides.apply(pacing)
-        return SpeechLine(text, effective.voice, effective.rate, self.overrides.pitch)
+        return self.speaker(pacing)(text)
+
+    def speaker(self, pacing: Pacing) -> Callable[[str], SpeechLine]:
+        """A maker of lines spoken at `pacing` (one for each pacing: a long routine speaks
+        thousands of lines at a handful of pacings)."""
+        found = self._speakers.get(pacing)
+        if found is None:
+            effective = self.effective(pacing)
+            voice, rate, pitch = effective.voice, effective.rate, self.overrides.pitch
+
+            def found(text: str) -> SpeechLine:
+                return SpeechLine(text, voice, rate, pitch)
+
+            self._speakers[pacing] = found
+        return found
 
     def add(self, segment: Segment, position: Position | None = None) -> None:
         segment.position = position  # also the line of its overlays that name none
@@ -173,7 +196,7 @@ class _Compiler:
         names: Mapping[str, str],
         steps: tuple[int, ...],
     ) -> None:
-        effective = self.overrides.apply(pacing)
+        effective = self.effective(pacing)
         where = getattr(statement, "position", None)
         match statement:
             case nodes.Say(text=text):
@@ -280,12 +303,13 @@ class _Compiler:
         # Settings inside the repeat block (rate, voice, gap) pace its counts and beat words.
         pacing = self.settle(pacing, repeat.settings)
         # --tempo beats both the routine's tempo setting and a repeat's own `at TEMPO`.
-        period = self.overrides.period or repeat.period or self.overrides.apply(pacing).period
+        period = self.overrides.period or repeat.period or self.effective(pacing).period
         period /= self.overrides.tempo_scale or 1.0
         beats = [(substitute(b.word.raw, names), b.position) for b in repeat.beats]
         every = repeat.count_every.every if repeat.count_every else 0
         counted_at = repeat.count_every.position if repeat.count_every else None
         overlays: list[Overlay] = []
+        say = self.speaker(pacing)
         for rep in range(repeat.count):
             start = rep * period
             if beats:
@@ -293,15 +317,14 @@ class _Compiler:
                     at = start + period * number / len(beats)
                     overlays.append(Overlay(at, "click", accent=number == 0))
                     if rep == 0:
-                        line = self.line(word.capitalize(), pacing)
-                        overlays.append(Overlay(at, "speech", line, position=where))
+                        spoken = say(word.capitalize())
+                        overlays.append(Overlay(at, "speech", spoken, position=where))
             else:
                 overlays.append(Overlay(start, "click", accent=True))
             counted = rep + 1
             announce = every and (counted % every == 0 or counted == repeat.count)
             if announce and not (rep == 0 and beats):
-                line = self.line(str(counted), pacing)
-                overlays.append(Overlay(start, "speech", line, position=counted_at))
+                overlays.append(Overlay(start, "speech", say(str(counted)), position=counted_at))
         return Segment(
             steps,
             seconds=period * repeat.count,

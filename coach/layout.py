@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from coach.plan import ClipInfo, Plan, Segment
 from coach.speech import SpeechLine
@@ -15,7 +14,7 @@ HISS_GAIN = 1.0
 
 
 def seconds_to_samples(seconds: float, sample_rate: int) -> int:
-    return int(round(seconds * sample_rate))
+    return round(seconds * sample_rate)
 
 
 def lay_out(
@@ -43,12 +42,13 @@ def lay_out(
         cursor += length
     events.sort(key=lambda e: (e.start, _KIND_ORDER[e.kind]))
     # A cue may ring on past the last segment (a countdown's "one"); the session covers it.
-    length = max([cursor, *(e.end for e in events)])
+    length = max(cursor, max((e.start + e.length for e in events), default=0))
     chapters = [
         Chapter(name, *spans.get(index, (cursor, cursor)))
         for index, name in enumerate(plan.step_names)
     ]
-    events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
+    if plan.speech_gain != 1.0 or plan.click_gain != 1.0:
+        events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
     return Timeline(
         plan.title, sample_rate, length, chapters, _duck_clicks(events), reps, intro_end
     )
@@ -88,7 +88,7 @@ def _segment_events(
     if segment.sound:
         events.append(Event(start, sound_lengths[segment.sound], "sound", segment.sound, step))
     for overlay in segment.overlays:
-        at = start + seconds_to_samples(overlay.at, sample_rate)
+        at = start + round(overlay.at * sample_rate)
         if overlay.kind == "speech" and overlay.line is not None:
             clip = clips[overlay.line]
             events.append(Event(at, clip.length, "speech", clip.key, step, text=overlay.line.text))
@@ -108,23 +108,23 @@ def _segment_events(
 def _with_gains(event: Event, speech_gain: float, click_gain: float) -> Event:
     """The listener's balance: speech volume and metronome volume."""
     if event.kind == "speech" and speech_gain != 1.0:
-        return replace(event, gain=event.gain * speech_gain)
+        return event.louder(speech_gain)
     if event.kind == "click" and click_gain != 1.0:
-        return replace(event, gain=event.gain * click_gain)
+        return event.louder(click_gain)
     return event
 
 
 def _duck_clicks(events: list[Event]) -> list[Event]:
     """Lower every click that sounds while speech is playing."""
-    spans = _merged(sorted((e.start, e.end) for e in events if e.kind == "speech"))
+    spans = _merged(sorted((e.start, e.start + e.length) for e in events if e.kind == "speech"))
     out: list[Event] = []
     index = 0
     for event in events:  # sorted by start, so the span pointer only moves forward
         if event.kind == "click":
             while index < len(spans) and spans[index][1] <= event.start:
                 index += 1
-            if index < len(spans) and spans[index][0] < event.end:
-                event = replace(event, gain=event.gain * DUCKED_CLICK_GAIN)
+            if index < len(spans) and spans[index][0] < event.start + event.length:
+                event = event.louder(DUCKED_CLICK_GAIN)
         out.append(event)
     return out
 

@@ -11,7 +11,7 @@ from coach.speech import SpeechLine
 OverlayKind = Literal["speech", "click", "sound", "hiss"]
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x
 class Overlay:
     """Something that sounds `at` seconds into its segment without taking time of its own."""
 

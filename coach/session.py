@@ -144,7 +144,7 @@ class _Renderer:
         from coach.mixer import SourceBank
         from coach.speech import ClipSamples
 
-        speech = ClipSamples(self.clips[line] for line in built.plan.speech_lines())
+        speech = ClipSamples(self.clips[line] for line in built.infos)
         files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
         return SourceBank(SAMPLE_RATE, speech=speech, files=files)
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 EventKind = Literal["speech", "click", "sound", "hiss"]
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x
 class Event:
     """One thing that sounds: starts at sample `start` and lasts `length` samples.
 
@@ -30,6 +30,13 @@ class Event:
     @property
     def end(self) -> int:
         return self.start + self.length
+
+    def louder(self, factor: float) -> Event:
+        """This event with its gain times `factor` (dataclasses.replace, without its cost)."""
+        return Event(
+            self.start, self.length, self.kind, self.source, self.step, self.text, self.accent,
+            self.gain * factor,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
