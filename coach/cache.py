@@ -28,6 +28,9 @@ CACHE_DIR_ENV = "COACH_CACHE_DIR"
 #: Lengths of clips as sessions use them, so a session starts without reading every clip.
 LENGTHS_FILE = "lengths.json"
 
+# The key recipe's JSON (made once: json.dumps with options builds an encoder every call).
+_KEY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 _CHECKSUM_CHUNK = b"csum"
 _RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"
 _FMT = struct.Struct("<4sIHHIIHH")  # the whole fmt chunk
@@ -70,7 +73,7 @@ class ClipCache:
         ]
         if line.pitch is not None:  # appended only when set, so existing clips keep their keys
             parts.append(line.pitch)
-        blob = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+        blob = _KEY_JSON.encode(parts)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
     def has(self, key: str) -> bool:
@@ -102,7 +105,7 @@ class ClipCache:
         table = record.get(recipe)
         record[recipe] = {**(table if isinstance(table, dict) else {}), **lengths}
         with contextlib.suppress(OSError):
-            write_atomic(path, json.dumps(record, separators=(",", ":")).encode())
+            write_atomic(path, json.dumps(record, separators=(",", ":")).encode(), mode=0o644)
 
     def path(self, line: SpeechLine) -> Path:
         return self.path_for_key(self.key(line))
