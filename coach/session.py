@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +125,13 @@ class _Renderer:
         }
 
     def build(self, routine: nodes.Routine, progress: Progress | None = None) -> _Built:
+        # A long routine makes tens of thousands of small objects that all live on: the
+        # cyclic garbage collector would only walk them again and again (and with them
+        # every module loaded), so it waits until they are made.
+        with _collector_paused():
+            return self._build(routine, progress)
+
+    def _build(self, routine: nodes.Routine, progress: Progress | None) -> _Built:
         from coach import speech
         from coach.layout import lay_out
         from coach.soundfile import load_sound_file
@@ -147,6 +156,17 @@ class _Renderer:
         speech = ClipSamples(self.clips[line] for line in built.infos)
         files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
         return SourceBank(SAMPLE_RATE, speech=speech, files=files)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _fit(
