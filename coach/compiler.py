@@ -315,7 +315,7 @@ class _Compiler:
             if beats:
                 for number, (word, where) in enumerate(beats):
                     at = start + period * number / len(beats)
-                    overlays.append(Overlay(at, "click", accent=number == 0))
+                    overlays.append(Overlay(at, "click", None, number == 0))
                     if rep == 0:
                         spoken = say(word.capitalize())
                         overlays.append(Overlay(at, "speech", spoken, position=where))

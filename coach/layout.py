@@ -40,7 +40,7 @@ def lay_out(
             span[1] = cursor + length
         events.extend(_segment_events(segment, cursor, sample_rate, clips, sound_lengths))
         cursor += length
-    events.sort(key=lambda e: (e.start, _KIND_ORDER[e.kind]))
+    events.sort(key=lambda e: e.start * len(_KIND_ORDER) + _KIND_ORDER[e.kind])
     # A cue may ring on past the last segment (a countdown's "one"); the session covers it.
     length = max(cursor, max((e.start + e.length for e in events), default=0))
     chapters = [
@@ -87,19 +87,22 @@ def _segment_events(
         events.append(Event(start, clip.length, "speech", clip.key, step, text=segment.line.text))
     if segment.sound:
         events.append(Event(start, sound_lengths[segment.sound], "sound", segment.sound, step))
+    if segment.reps:  # clicks come only with reps
+        click, accent = sound_lengths["click"], sound_lengths["click-accent"]
     for overlay in segment.overlays:
         at = start + round(overlay.at * sample_rate)
-        if overlay.kind == "speech" and overlay.line is not None:
+        kind = overlay.kind
+        if kind == "click":  # by far the most: every beat of every rep
+            if overlay.accent:
+                events.append(Event(at, accent, "click", "click-accent", step, "", True))
+            else:
+                events.append(Event(at, click, "click", "click", step))
+        elif kind == "speech" and overlay.line is not None:
             clip = clips[overlay.line]
-            events.append(Event(at, clip.length, "speech", clip.key, step, text=overlay.line.text))
-        elif overlay.kind == "click":
-            source = "click-accent" if overlay.accent else "click"
-            events.append(
-                Event(at, sound_lengths[source], "click", source, step, accent=overlay.accent)
-            )
-        elif overlay.kind == "sound":
+            events.append(Event(at, clip.length, "speech", clip.key, step, overlay.line.text))
+        elif kind == "sound":
             events.append(Event(at, sound_lengths[overlay.sound], "sound", overlay.sound, step))
-        elif overlay.kind == "hiss":
+        elif kind == "hiss":
             hiss = seconds_to_samples(overlay.seconds, sample_rate)
             events.append(Event(at, hiss, "hiss", "hiss", step, gain=HISS_GAIN))
     return events
