@@ -174,6 +174,18 @@ def count_opens(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
+def fade_down(samples: np.ndarray) -> np.ndarray:
+    """What a pause's fade makes of `samples`: linear from full to silence after the last."""
+    gain = (len(samples) - np.arange(len(samples))) / len(samples)
+    return np.rint(samples * gain).astype(np.int16)
+
+
+def fade_up(samples: np.ndarray) -> np.ndarray:
+    """What a resume's fade makes of `samples`: linear from silence up to full."""
+    gain = (np.arange(len(samples)) + 1) / len(samples)
+    return np.rint(samples * gain).astype(np.int16)
+
+
 def first_sound(samples: np.ndarray) -> int:
     nonzero = np.flatnonzero(samples)
     return int(nonzero[0]) if len(nonzero) else len(samples)

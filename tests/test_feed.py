@@ -9,23 +9,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from conftest import RATE
+from helpers import fade_down, fade_up
 
 from coach.feed import Feed
 from coach.mixer import mix_all
 
 FADE = 110  # 5 ms at 22050 Hz
 BUFFER = 512
-
-
-def down(samples: np.ndarray) -> np.ndarray:
-    """A linear fade from full (sample 0) to silence after the last sample."""
-    gain = (len(samples) - np.arange(len(samples))) / len(samples)
-    return np.rint(samples * gain).astype(np.int16)
-
-
-def up(samples: np.ndarray) -> np.ndarray:
-    gain = (np.arange(len(samples)) + 1) / len(samples)
-    return np.rint(samples * gain).astype(np.int16)
 
 
 @pytest.fixture
@@ -92,12 +82,12 @@ def test_pause_in_silence_fades_out_and_resumes_where_the_fade_ended(feeds, demo
     device.feed.command("pause")
     assert not device.feed.paused  # not silent yet
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], down(whole[p : p + FADE]))
+    assert np.array_equal(out[:FADE], fade_down(whole[p : p + FADE]))
     assert not out[FADE:].any() and device.feed.paused
     assert not device.pull(5 * BUFFER).any()  # silence while paused
     device.feed.command("resume")
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], up(whole[p + FADE : p + 2 * FADE]))
+    assert np.array_equal(out[:FADE], fade_up(whole[p + FADE : p + 2 * FADE]))
     assert np.array_equal(out[FADE:], whole[p + 2 * FADE : p + 2 * FADE + BUFFER - FADE])
     device.rest()
     assert [m.what for m in device.feed.marks] == ["fade-out", "silent", "fade-in", "end"]
@@ -111,10 +101,10 @@ def test_pause_during_speech_resumes_from_the_start_of_the_line(feeds, demo_sess
     device.to(p)
     device.feed.command("toggle")
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], down(whole[p : p + FADE])) and not out[FADE:].any()
+    assert np.array_equal(out[:FADE], fade_down(whole[p : p + FADE])) and not out[FADE:].any()
     device.feed.command("toggle")
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], up(whole[line.start : line.start + FADE]))
+    assert np.array_equal(out[:FADE], fade_up(whole[line.start : line.start + FADE]))
     assert np.array_equal(out[FADE:], whole[line.start + FADE : line.start + BUFFER])
 
 
@@ -128,9 +118,9 @@ def test_the_whole_stream_with_a_pause_is_the_session_with_a_gap(feeds, demo_ses
     out = device.rest()
     before = whole[:p]
     assert np.array_equal(out[:p], before)
-    assert np.array_equal(out[p : p + FADE], down(whole[p : p + FADE]))
+    assert np.array_equal(out[p : p + FADE], fade_down(whole[p : p + FADE]))
     assert len(gap) == 4 * BUFFER
-    after = np.concatenate([up(whole[p + FADE : p + 2 * FADE]), whole[p + 2 * FADE :]])
+    after = np.concatenate([fade_up(whole[p + FADE : p + 2 * FADE]), whole[p + 2 * FADE :]])
     at = p + 4 * BUFFER
     assert not out[p + FADE : at].any()
     assert np.array_equal(out[at : at + len(after)], after)
@@ -156,8 +146,8 @@ def test_next_fades_out_and_goes_on_from_the_next_step(feeds, demo_session) -> N
     device.feed.command("next")
     out = device.pull(BUFFER)
     target = timeline.chapters[2].start
-    assert np.array_equal(out[:FADE], down(whole[p : p + FADE]))
-    assert np.array_equal(out[FADE : 2 * FADE], up(whole[target : target + FADE]))
+    assert np.array_equal(out[:FADE], fade_down(whole[p : p + FADE]))
+    assert np.array_equal(out[FADE : 2 * FADE], fade_up(whole[target : target + FADE]))
     assert np.array_equal(out[2 * FADE :], whole[target + FADE : target + BUFFER - FADE])
     assert device.feed.played[-1][0] == target
 
@@ -208,7 +198,7 @@ def test_quit_fades_out_and_ends(feeds, demo_session) -> None:
     device.to(p)
     device.feed.command("quit")
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], down(whole[p : p + FADE])) and not out[FADE:].any()
+    assert np.array_equal(out[:FADE], fade_down(whole[p : p + FADE])) and not out[FADE:].any()
     assert not device.more and device.feed.stopped and device.feed.finished
 
 
@@ -224,7 +214,7 @@ def test_commands_while_paused_stay_paused(feeds, demo_session) -> None:
     assert device.feed.where().position == target
     device.feed.command("resume")
     out = device.pull(BUFFER)
-    assert np.array_equal(out[:FADE], up(whole[target : target + FADE]))
+    assert np.array_equal(out[:FADE], fade_up(whole[target : target + FADE]))
 
 
 def test_lead_in_then_the_step_and_next_skips_the_rest_of_the_lead_in(

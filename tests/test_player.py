@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import RATE
-from helpers import FakeStream, assert_played, first_sound, paced_conf, play_captured
+from helpers import (
+    FakeStream,
+    assert_played,
+    fade_down,
+    fade_up,
+    first_sound,
+    paced_conf,
+    play_captured,
+)
 
 from coach.export import export
 from coach.feed import FADE_SECONDS
@@ -65,16 +73,6 @@ def play_in_child(
     return play_captured(tmp_path, CHILD, job, alsa_config)
 
 
-def down(samples: np.ndarray) -> np.ndarray:
-    gain = (len(samples) - np.arange(len(samples))) / len(samples)
-    return np.rint(samples * gain).astype(np.int16)
-
-
-def up(samples: np.ndarray) -> np.ndarray:
-    gain = (np.arange(len(samples)) + 1) / len(samples)
-    return np.rint(samples * gain).astype(np.int16)
-
-
 def test_the_device_gets_the_wav_export_through_one_open(tmp_path: Path, demo_session) -> None:
     """The key test: the whole session through one stream, byte for byte the export's
     PCM data (the backend's priming zeros aside)."""
@@ -102,8 +100,8 @@ def test_pause_and_resume_through_the_device(tmp_path: Path, demo_session) -> No
     audio = np.frombuffer(played.audio, "<i2")
     assert_played(
         audio,
-        np.concatenate([whole[:p], down(whole[p : p + FADE])]),
-        np.concatenate([up(whole[r : r + FADE]), whole[r + FADE :]]),
+        np.concatenate([whole[:p], fade_down(whole[p : p + FADE])]),
+        np.concatenate([fade_up(whole[r : r + FADE]), whole[r + FADE :]]),
     )
     assert len(audio) - len(whole) > RATE  # a pause of about 2 s of session time
 
@@ -118,8 +116,8 @@ def test_next_through_the_device(tmp_path: Path, demo_session) -> None:
     assert timeline.chapters[1].start < p < target and marks[3][1] == target
     assert_played(
         played.audio,
-        np.concatenate([whole[:p], down(whole[p : p + FADE])]),
-        np.concatenate([up(whole[target : target + FADE]), whole[target + FADE :]]),
+        np.concatenate([whole[:p], fade_down(whole[p : p + FADE])]),
+        np.concatenate([fade_up(whole[target : target + FADE]), whole[target + FADE :]]),
     )
 
 
