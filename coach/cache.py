@@ -13,8 +13,10 @@ import threading
 import wave
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.atomic import write_atomic
 from coach.diagnostics import SpeechError
@@ -113,7 +115,7 @@ class ClipCache:
     def path_for_key(self, key: str) -> Path:
         return self.directory / f"{key}.wav"
 
-    def load(self, line: SpeechLine) -> tuple[np.ndarray, int]:
+    def load(self, line: SpeechLine) -> tuple[NDArray[Any], int]:
         """Mono int16 samples and their sample rate for `line`, rendering them on a miss."""
         key = self.key(line)
         final = self.path_for_key(key)
@@ -130,7 +132,7 @@ class ClipCache:
         self.misses += 1
         return self._render(line, key, final)
 
-    def _render(self, line: SpeechLine, key: str, final: Path) -> tuple[np.ndarray, int]:
+    def _render(self, line: SpeechLine, key: str, final: Path) -> tuple[NDArray[Any], int]:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=self.directory, prefix=f".{key[:16]}.", suffix=".tmp")
@@ -160,8 +162,8 @@ class ClipCache:
                 temp.unlink()
 
     def _publish(
-        self, temp: Path, final: Path, key: str, samples: np.ndarray, rate: int
-    ) -> tuple[np.ndarray, int]:
+        self, temp: Path, final: Path, key: str, samples: NDArray[Any], rate: int
+    ) -> tuple[NDArray[Any], int]:
         """Put the complete clip at `temp` under `final`; return the clip that is there."""
         try:
             os.link(temp, final)  # atomic, and fails if another writer got there first
@@ -175,7 +177,7 @@ class ClipCache:
         return samples, rate
 
 
-def read_clip(path: Path, key: str) -> tuple[np.ndarray, int] | None:
+def read_clip(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
     """A stored clip's samples and rate, or None if the file is damaged in any way.
 
     FileNotFoundError propagates; other read errors raise CacheError.
@@ -189,14 +191,14 @@ def read_clip(path: Path, key: str) -> tuple[np.ndarray, int] | None:
     return decode_clip(data, key)
 
 
-def _read_or_none(path: Path, key: str) -> tuple[np.ndarray, int] | None:
+def _read_or_none(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
     try:
         return read_clip(path, key)
     except (FileNotFoundError, CacheError):
         return None
 
 
-def encode_clip(samples: np.ndarray, sample_rate: int, key: str) -> bytes:
+def encode_clip(samples: NDArray[Any], sample_rate: int, key: str) -> bytes:
     """A mono 16-bit PCM WAV of `samples` followed by a checksum chunk bound to `key`."""
     pcm = np.asarray(samples, dtype="<i2").tobytes()
     riff = _RIFF.pack(b"RIFF", _HEADER_SIZE - 8 + len(pcm) + _TRAILER_SIZE, b"WAVE")
@@ -207,7 +209,7 @@ def encode_clip(samples: np.ndarray, sample_rate: int, key: str) -> bytes:
     return riff + fmt + data + pcm + _CHUNK.pack(_CHECKSUM_CHUNK, 32) + digest
 
 
-def decode_clip(data: bytes, key: str) -> tuple[np.ndarray, int] | None:
+def decode_clip(data: bytes, key: str) -> tuple[NDArray[Any], int] | None:
     """Inverse of `encode_clip`; None unless every size, field and the checksum are right."""
     if len(data) < _HEADER_SIZE + _TRAILER_SIZE:
         return None
@@ -241,7 +243,7 @@ def _digest(key: str, fmt_and_data_header: bytes, pcm: bytes) -> bytes:
     return h.digest()
 
 
-def read_engine_wav(path: Path) -> tuple[np.ndarray, int]:
+def read_engine_wav(path: Path) -> tuple[NDArray[Any], int]:
     """An engine's PCM WAV as mono int16 samples and its rate.
 
     Mono 16-bit input (espeak-ng's format) is returned exactly as written; other widths are

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.diagnostics import AudioDeviceError
 
-Fill = Callable[[np.ndarray], bool]  # fill an int16 buffer; False once the session is over
+Fill = Callable[[NDArray[Any]], bool]  # fill an int16 buffer; False once the session is over
 
 
 class OutputStream(Protocol):

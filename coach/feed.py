@@ -14,8 +14,10 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.mixer import SourceBank, mix_blocks
 from coach.timeline import Timeline
@@ -37,7 +39,7 @@ class Block:
     generation: int  # blocks of an older generation were mixed before a seek: dropped
     range_index: int
     start: int
-    samples: np.ndarray  # int16; empty marks the end of the play order
+    samples: NDArray[Any]  # int16; empty marks the end of the play order
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,12 @@ def normal_ranges(ranges: Sequence[Range], length: int) -> list[Range]:
     return out
 
 
-def fade(samples: np.ndarray, first: int, total: int, down: bool) -> np.ndarray:
+def fade(samples: NDArray[Any], first: int, total: int, down: bool) -> NDArray[Any]:
     """Samples `first`.. of a linear fade `total` samples long (down: sample j at gain
     (total - j) / total; up: (j + 1) / total), rounded back to int16."""
     j = np.arange(first, first + len(samples))
     gain = (total - j) / total if down else (j + 1) / total
-    faded: np.ndarray = np.rint(samples * gain).astype(np.int16)
+    faded: NDArray[Any] = np.rint(samples * gain).astype(np.int16)
     return faded
 
 
@@ -247,7 +249,7 @@ class Feed:
 
     # -- the callback: the audio thread --
 
-    def fill(self, out: np.ndarray) -> bool:
+    def fill(self, out: NDArray[Any]) -> bool:
         """Fill `out` (int16) with what plays next; False once the session is over (the
         rest of `out` is then silence)."""
         with self._cond:
@@ -286,7 +288,7 @@ class Feed:
                 return None
             self._cond.wait(left)
 
-    def _copy(self, block: Block, out: np.ndarray) -> int:
+    def _copy(self, block: Block, out: NDArray[Any]) -> int:
         """Copy from `block` into `out` (fading if a fade is under way); samples copied."""
         count = min(len(out), len(block.samples) - self._offset)
         fading = self._mode == "fading" or self._fading_in

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach import sounds
 from coach.timeline import Event, Timeline
@@ -23,18 +25,18 @@ class SourceBank:
     def __init__(
         self,
         sample_rate: int,
-        speech: Mapping[str, np.ndarray] | None = None,
-        files: Mapping[str, np.ndarray] | None = None,
+        speech: Mapping[str, NDArray[Any]] | None = None,
+        files: Mapping[str, NDArray[Any]] | None = None,
     ) -> None:
         self.sample_rate = sample_rate
-        self.speech: Mapping[str, np.ndarray] = speech if speech is not None else {}
-        self.files: Mapping[str, np.ndarray] = files if files is not None else {}
-        self._speech_float: dict[str, np.ndarray] = {}
-        self._builtin: dict[str, np.ndarray] = {}
-        self._hiss: dict[int, np.ndarray] = {}
-        self._files_float: dict[str, np.ndarray] = {}
+        self.speech: Mapping[str, NDArray[Any]] = speech if speech is not None else {}
+        self.files: Mapping[str, NDArray[Any]] = files if files is not None else {}
+        self._speech_float: dict[str, NDArray[Any]] = {}
+        self._builtin: dict[str, NDArray[Any]] = {}
+        self._hiss: dict[int, NDArray[Any]] = {}
+        self._files_float: dict[str, NDArray[Any]] = {}
 
-    def samples(self, event: Event) -> np.ndarray:
+    def samples(self, event: Event) -> NDArray[Any]:
         """The float32 samples `event` plays (before its gain; may be longer or shorter)."""
         source = event.source
         if event.kind == "speech":
@@ -51,7 +53,7 @@ class SourceBank:
             return found
         raise KeyError(f"no audio for {event.kind} event source {source!r}")
 
-    def _speech_clip(self, key: str) -> np.ndarray:
+    def _speech_clip(self, key: str) -> NDArray[Any]:
         found = self._speech_float.get(key)
         if found is None:
             if key not in self.speech:
@@ -61,14 +63,14 @@ class SourceBank:
             self._speech_float[key] = found
         return found
 
-    def _hiss_of(self, length: int) -> np.ndarray:
+    def _hiss_of(self, length: int) -> NDArray[Any]:
         found = self._hiss.get(length)
         if found is None:
             found = _frozen(sounds.hiss(self.sample_rate, length))
             self._hiss[length] = found
         return found
 
-    def _file(self, name: str) -> np.ndarray:
+    def _file(self, name: str) -> NDArray[Any]:
         found = self._files_float.get(name)
         if found is None:
             found = _frozen(np.asarray(self.files[name], dtype=np.float32).reshape(-1))
@@ -81,7 +83,7 @@ def mix_blocks(
     bank: SourceBank,
     block_size: int = DEFAULT_BLOCK_SIZE,
     start: int = 0,
-) -> Iterator[np.ndarray]:
+) -> Iterator[NDArray[Any]]:
     """Yield int16 blocks that together cover samples `start`..`timeline.length` exactly.
 
     Each event adds `samples(event)[:event.length] * event.gain` from `event.start` on.
@@ -100,7 +102,7 @@ def mix_blocks(
         key=lambda e: e.start,
     )
     upcoming = 0
-    active: list[tuple[Event, np.ndarray, int]] = []  # event, its samples, where it stops
+    active: list[tuple[Event, NDArray[Any], int]] = []  # event, its samples, where it stops
     for block_start in range(start, length, block_size):
         block_end = min(block_start + block_size, length)
         while upcoming < len(events) and events[upcoming].start < block_end:
@@ -111,7 +113,7 @@ def mix_blocks(
             if stop > block_start and event.gain != 0:
                 active.append((event, source, stop))
         buffer = np.zeros(block_end - block_start, dtype=np.float32)
-        still: list[tuple[Event, np.ndarray, int]] = []
+        still: list[tuple[Event, NDArray[Any], int]] = []
         for item in active:
             event, source, stop = item
             lo = max(event.start, block_start)
@@ -127,7 +129,7 @@ def mix_blocks(
         yield to_int16(buffer)
 
 
-def to_int16(buffer: np.ndarray) -> np.ndarray:
+def to_int16(buffer: NDArray[Any]) -> NDArray[Any]:
     """float32 [-1, 1] -> int16: scale by 32767, round half to even, clip. Deterministic."""
     buffer *= np.float32(32767.0)
     np.rint(buffer, out=buffer)
@@ -135,17 +137,17 @@ def to_int16(buffer: np.ndarray) -> np.ndarray:
     return buffer.astype(np.int16)
 
 
-def mix_all(timeline: Timeline, bank: SourceBank) -> np.ndarray:
+def mix_all(timeline: Timeline, bank: SourceBank) -> NDArray[Any]:
     """The whole session as one int16 array (for tests and short sessions)."""
     blocks = list(mix_blocks(timeline, bank))
     if not blocks:
         return np.zeros(0, dtype=np.int16)
-    whole: np.ndarray = np.concatenate(blocks)
+    whole: NDArray[Any] = np.concatenate(blocks)
     return whole
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
+def _frozen(array: NDArray[Any]) -> NDArray[Any]:
     """A read-only view (so the caller's own array keeps its flags)."""
-    view: np.ndarray = np.ascontiguousarray(array, dtype=np.float32).view()
+    view: NDArray[Any] = np.ascontiguousarray(array, dtype=np.float32).view()
     view.flags.writeable = False
     return view

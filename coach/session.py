@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from coach import library, loader, nodes
 from coach.compiler import Overrides, compile_routine
@@ -16,7 +16,7 @@ from coach.plan import ClipInfo, Plan
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # the audio stages load only when a session is built
-    import numpy as np
+    from numpy.typing import NDArray
 
     from coach.cache import ClipCache
     from coach.mixer import SourceBank
@@ -118,7 +118,7 @@ class _Renderer:
         self.overrides = overrides
         self.cache = clip_cache
         self.clips: dict[SpeechLine, Clip] = {}
-        self.files: dict[str, np.ndarray] = {}  # sound file path -> float32 samples
+        self.files: dict[str, NDArray[Any]] = {}  # sound file path -> float32 samples
         self.sound_lengths = {
             name: len(sounds.builtin_sound(name, SAMPLE_RATE))
             for name in ("click", "click-accent", "chime", "bell", "tick")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.diagnostics import CoachError, ExportError
 
@@ -17,7 +18,7 @@ class SoundFileError(CoachError):
     """A `sound:` file is missing or cannot be decoded."""
 
 
-def load_sound_file(path: Path | str, sample_rate: int) -> np.ndarray:
+def load_sound_file(path: Path | str, sample_rate: int) -> NDArray[Any]:
     """Decode `path` to float32 mono samples in [-1, 1] at `sample_rate`."""
     path = Path(path)
     if not path.exists():

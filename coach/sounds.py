@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 BUILTIN_SOUNDS = ("click", "click-accent", "chime", "bell", "tick")
 
@@ -20,7 +23,7 @@ _CLICK_SEED = 1
 _HISS_SEED = 7
 
 
-def click(sample_rate: int, accent: bool = False) -> np.ndarray:
+def click(sample_rate: int, accent: bool = False) -> NDArray[Any]:
     """A woodblock-like metronome click (~35 ms); the accent is higher and louder."""
     length = _samples(0.035, sample_rate)
     t = _time(length, sample_rate)
@@ -36,7 +39,7 @@ def click(sample_rate: int, accent: bool = False) -> np.ndarray:
     return _normalized(out, ACCENT_PEAK if accent else CLICK_PEAK)
 
 
-def chime(sample_rate: int) -> np.ndarray:
+def chime(sample_rate: int) -> NDArray[Any]:
     """A soft two-note step-start chime (~1.5 s), gentle enough to sound over speech."""
     length = _samples(1.5, sample_rate)
     t = _time(length, sample_rate)
@@ -51,7 +54,7 @@ def chime(sample_rate: int) -> np.ndarray:
     return _normalized(out, CHIME_PEAK)
 
 
-def bell(sample_rate: int) -> np.ndarray:
+def bell(sample_rate: int) -> NDArray[Any]:
     """The end-of-session bell (~3 s): a struck bell with a hum and inharmonic partials."""
     length = _samples(3.0, sample_rate)
     t = _time(length, sample_rate)
@@ -74,7 +77,7 @@ def bell(sample_rate: int) -> np.ndarray:
     return _normalized(out, BELL_PEAK)
 
 
-def tick(sample_rate: int) -> np.ndarray:
+def tick(sample_rate: int) -> NDArray[Any]:
     """A very short high tick (~8 ms)."""
     length = _samples(0.008, sample_rate)
     t = _time(length, sample_rate)
@@ -84,7 +87,7 @@ def tick(sample_rate: int) -> np.ndarray:
     return _normalized(out, TICK_PEAK)
 
 
-def hiss(sample_rate: int, length: int) -> np.ndarray:
+def hiss(sample_rate: int, length: int) -> NDArray[Any]:
     """The "Ssss" of an exhale: band-passed noise, soft in and out, exactly `length` samples."""
     if length <= 0:
         return np.zeros(0, dtype=np.float32)
@@ -104,7 +107,7 @@ def hiss(sample_rate: int, length: int) -> np.ndarray:
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 
-def builtin_sound(name: str, sample_rate: int) -> np.ndarray:
+def builtin_sound(name: str, sample_rate: int) -> NDArray[Any]:
     """A built-in sound by name: `click`, `click-accent`, `chime`, `bell` or `tick`."""
     if name == "click":
         return click(sample_rate, accent=False)
@@ -123,13 +126,13 @@ def _samples(seconds: float, sample_rate: int) -> int:
     return max(1, int(round(seconds * sample_rate)))
 
 
-def _time(length: int, sample_rate: int) -> np.ndarray:
+def _time(length: int, sample_rate: int) -> NDArray[Any]:
     return np.arange(length, dtype=np.float64) / sample_rate
 
 
 def _partials(
-    t: np.ndarray, base: float, partials: list[tuple[float, float, float]], sample_rate: int
-) -> np.ndarray:
+    t: NDArray[Any], base: float, partials: list[tuple[float, float, float]], sample_rate: int
+) -> NDArray[Any]:
     """Sum of exponentially decaying sines: (frequency ratio, amplitude, decay constant)."""
     out = np.zeros(len(t))
     for index, (ratio, amp, tau) in enumerate(partials):
@@ -141,7 +144,7 @@ def _partials(
     return out
 
 
-def _attack(length: int, ramp: int) -> np.ndarray:
+def _attack(length: int, ramp: int) -> NDArray[Any]:
     """Rise over `ramp` samples, starting at 1/ramp (never at zero) and reaching 1."""
     env = np.ones(length)
     ramp = min(ramp, length)
@@ -151,7 +154,7 @@ def _attack(length: int, ramp: int) -> np.ndarray:
     return env
 
 
-def _release(length: int, ramp: int) -> np.ndarray:
+def _release(length: int, ramp: int) -> NDArray[Any]:
     """Fall to zero over the last `ramp` samples (a raised-cosine fade)."""
     env = np.ones(length)
     ramp = min(ramp, length)
@@ -161,21 +164,21 @@ def _release(length: int, ramp: int) -> np.ndarray:
     return env
 
 
-def _bandpass(low: float, high: float, sample_rate: int, taps: int) -> np.ndarray:
+def _bandpass(low: float, high: float, sample_rate: int, taps: int) -> NDArray[Any]:
     """A windowed-sinc band-pass FIR filter between `low` and `high` Hz."""
     n = np.arange(taps) - (taps - 1) / 2
     window = np.blackman(taps)
 
-    def lowpass(cutoff: float) -> np.ndarray:
+    def lowpass(cutoff: float) -> NDArray[Any]:
         fc = cutoff / sample_rate
-        taps_: np.ndarray = 2 * fc * np.sinc(2 * fc * n) * window
+        taps_: NDArray[Any] = 2 * fc * np.sinc(2 * fc * n) * window
         return taps_
 
-    band: np.ndarray = lowpass(high) - lowpass(low)
+    band: NDArray[Any] = lowpass(high) - lowpass(low)
     return band
 
 
-def _normalized(signal: np.ndarray, peak: float) -> np.ndarray:
+def _normalized(signal: NDArray[Any], peak: float) -> NDArray[Any]:
     top = float(np.max(np.abs(signal))) if len(signal) else 0.0
     if top > 0:
         signal = signal * (peak / top)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from coach.diagnostics import SpeechError
 
@@ -71,8 +72,8 @@ class Clip:
         self,
         key: str,
         length: int,
-        samples: np.ndarray | None = None,
-        load: Callable[[], np.ndarray] | None = None,
+        samples: NDArray[Any] | None = None,
+        load: Callable[[], NDArray[Any]] | None = None,
     ) -> None:
         if samples is None and load is None:
             raise ValueError("a clip needs its samples or a way to load them")
@@ -83,7 +84,7 @@ class Clip:
         self._lock = threading.Lock()
 
     @property
-    def samples(self) -> np.ndarray:
+    def samples(self) -> NDArray[Any]:
         with self._lock:
             if self._samples is None:
                 assert self._load is not None
@@ -97,13 +98,13 @@ class Clip:
             return self._samples
 
 
-class ClipSamples(Mapping[str, np.ndarray]):
+class ClipSamples(Mapping[str, NDArray[Any]]):
     """Clips by key, read as samples only when looked up (a SourceBank's speech)."""
 
     def __init__(self, clips: Iterable[Clip]) -> None:
         self._clips = {clip.key: clip for clip in clips}
 
-    def __getitem__(self, key: str) -> np.ndarray:
+    def __getitem__(self, key: str) -> NDArray[Any]:
         return self._clips[key].samples
 
     def __iter__(self) -> Iterator[str]:
@@ -417,23 +418,23 @@ def _unknown_voice_message(voice: str, voices: list[Voice]) -> str:
 # rendering
 
 
-def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArray[Any]:
     """Linear-interpolation resampling of int16 samples (deterministic, numpy only)."""
     if source_rate == target_rate or len(samples) == 0:
         return samples
     length = max(1, round(len(samples) * target_rate / source_rate))
     positions = np.arange(length, dtype=np.float64) * (source_rate / target_rate)
     values = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples)
-    resampled: np.ndarray = np.clip(np.round(values), -32768, 32767).astype(np.int16)
+    resampled: NDArray[Any] = np.clip(np.round(values), -32768, 32767).astype(np.int16)
     return resampled
 
 
 def trim_silence(
-    samples: np.ndarray,
+    samples: NDArray[Any],
     sample_rate: int,
     threshold: int = SILENCE_THRESHOLD,
     pad_seconds: float = SILENCE_PAD_SECONDS,
-) -> np.ndarray:
+) -> NDArray[Any]:
     """Drop leading and trailing digital silence, keeping `pad_seconds` of it at each end.
 
     Returns a slice (samples are never changed); an entirely silent clip is returned whole.
@@ -482,7 +483,7 @@ def render_speech(
     return clips
 
 
-def _session_clip(cache: ClipCache, line: SpeechLine, sample_rate: int) -> np.ndarray:
+def _session_clip(cache: ClipCache, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
     """The clip of `line` as a session uses it: at `sample_rate`, silence trimmed."""
     samples, rate = cache.load(line)
     return trim_silence(resample(samples, rate, sample_rate), sample_rate)
