@@ -20,16 +20,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.mixer import SourceBank, mix_blocks
+from coach.steps import Navigator, Range
 from coach.timeline import Timeline
-
-Range = tuple[int, int]  # [start, end) in samples
 
 BLOCK = 2048  # samples mixed at a time (about 0.09 s)
 AHEAD_BLOCKS = 8  # mixed blocks kept ready for the device (about 0.75 s)
 FADE_SECONDS = 0.005  # every break in the sound fades out, every restart fades in
 LATE_BLOCK_SECONDS = 1.0  # a mix this late plays silence meanwhile (the machine is swamped)
-BACK_TWICE_SECONDS = 1.5  # `back` again within this long goes to the step before
-NOTE_SECONDS = 2.0  # how long a note ("already at the last step") stays in the state
 
 COMMANDS = ("toggle", "pause", "resume", "next", "back", "quit")
 
@@ -109,9 +106,7 @@ class Feed:
         self.failure: BaseException | None = None  # what stopped the mix (a clip's error)
         rate = timeline.sample_rate
         self._fade = max(1, round(FADE_SECONDS * rate))
-        self._stops = sorted(
-            {0} | {c.start for c in timeline.chapters if 0 <= c.start < timeline.length}
-        )
+        self._steps = Navigator(timeline)
         speech = sorted((e.start, e.end) for e in timeline.events if e.kind == "speech")
         self._speech_starts = [start for start, _ in speech]
         self._speech = speech
@@ -131,8 +126,6 @@ class Feed:
         self._faded = 0  # samples of the fade out (or in) done so far
         self._fading_in = False
         self._resume_at: int | None = None  # where resume goes (a cut line's start)
-        self._last_back: tuple[float, int] | None = None
-        self._note: tuple[str, float] | None = None
         self._started = False
 
     # -- commands: any thread --
@@ -190,10 +183,7 @@ class Feed:
 
     def note(self) -> str:
         """A short word from the feed, e.g. why a command did nothing (fresh ones only)."""
-        note = self._note
-        if note is not None and time.monotonic() - note[1] < NOTE_SECONDS:
-            return note[0]
-        return ""
+        return self._steps.note()
 
     # -- the producer: its own thread --
 
@@ -360,39 +350,13 @@ class Feed:
         moved = False
         while self._commands:
             name, pressed = self._commands.popleft()
-            target = self._navigate(name, pressed, ranges, index, position)
+            target = self._steps.navigate(name, pressed, ranges, index, position)
             if target is not None:
                 ranges, index, position, moved = target, 0, target[0][0], True
         if moved:
             self._seek(ranges, index)
             self._resume_at = None
             self._mark("jump")
-
-    def _navigate(
-        self, name: str, pressed: float, ranges: list[Range], index: int, position: int
-    ) -> list[Range] | None:
-        """Where one `next` or `back` leads: the new play order, or None to stay."""
-        last = index >= len(ranges) - 1
-        if name == "next":
-            if not last:
-                return ranges[index + 1 :]
-            range_end = ranges[index][1]
-            target = next((s for s in self._stops if position < s < range_end), None)
-            if target is None:
-                self._note = ("already at the last step", time.monotonic())
-                return None
-            return [(target, range_end)]
-        if not last:  # back in the lead-in: hear it again from its start
-            self._last_back = None
-            return ranges[index:]
-        stops = self._stops
-        if self._last_back is not None and pressed - self._last_back[0] <= BACK_TWICE_SECONDS:
-            previous = bisect.bisect_right(stops, self._last_back[1]) - 1
-            target = stops[max(previous - 1, 0)]
-        else:
-            target = stops[max(bisect.bisect_right(stops, position) - 1, 0)]
-        self._last_back = (pressed, target)
-        return [(target, ranges[index][1])]
 
     def _seek(self, ranges: list[Range], index: int) -> None:
         """Play `ranges[index:]` next: the producer starts a new mix from there."""

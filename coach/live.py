@@ -8,11 +8,11 @@ from typing import TextIO
 
 from coach.device import OutputStream
 from coach.diagnostics import CoachError
-from coach.feed import Range
 from coach.keys import KeyReader, is_terminal, keys_supported
 from coach.mixer import SourceBank
-from coach.player import Player, find_step
+from coach.player import Player
 from coach.status import HELP, StatusLine, status_text
+from coach.steps import Range, find_step
 from coach.timeline import Timeline
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from coach.device import OutputStream, open_output
 from coach.diagnostics import AudioDeviceError
-from coach.feed import COMMANDS, Feed, Range
+from coach.feed import COMMANDS, Feed
 from coach.mixer import SourceBank
+from coach.steps import Range
 from coach.timeline import Timeline
 
 Progress = Callable[[int, int], None]
@@ -17,7 +18,7 @@ Progress = Callable[[int, int], None]
 PROGRESS_SECONDS = 0.25  # how often on_progress hears the position while playing
 WATCH_SECONDS = 0.02  # how soon the player notices the first sound and the end
 
-__all__ = ["COMMANDS", "Player", "PlayerState", "find_step", "play"]
+__all__ = ["COMMANDS", "Player", "PlayerState", "play"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,6 @@ class Player:
     def quit(self) -> None:
         """Fade out and stop; `run` returns soon after."""
         self.feed.command("quit")
-
-    stop = quit
 
     # -- state --
 
@@ -172,34 +171,3 @@ class Player:
 def play(timeline: Timeline, bank: SourceBank, on_progress: Progress | None = None) -> None:
     """Play the session on the default audio device; Ctrl-C stops it (KeyboardInterrupt)."""
     Player(timeline, bank, on_progress).run()
-
-
-def find_step(timeline: Timeline, wanted: str) -> int:
-    """The index of the chapter `wanted` names: its 1-based number, its name (any case), or
-    a beginning of the name that only one step has. ValueError, listing the steps, if none."""
-    chapters = timeline.chapters
-    if not chapters:
-        raise ValueError(f"{timeline.title} has no steps to start from")
-    listing = "\n".join(f"  {n:>2}  {c.name}" for n, c in enumerate(chapters, 1))
-    text = " ".join(wanted.split())
-    if text.isdigit():
-        number = int(text)
-        if 1 <= number <= len(chapters):
-            return number - 1
-        raise ValueError(f"there is no step {number}. The steps are:\n{listing}")
-    key = text.casefold()
-    exact = [i for i, c in enumerate(chapters) if c.name.casefold() == key]
-    if len(exact) == 1:
-        return exact[0]
-    found = exact or [
-        i for i, c in enumerate(chapters) if key and c.name.casefold().startswith(key)
-    ]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        numbers = ", ".join(str(i + 1) for i in found)
-        raise ValueError(
-            f"{wanted!r} could be steps {numbers}; give more of the name, or the number. "
-            f"The steps are:\n{listing}"
-        )
-    raise ValueError(f"no step is called {wanted!r}. The steps are:\n{listing}")

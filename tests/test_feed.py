@@ -177,7 +177,7 @@ def test_back_twice_slowly_restarts_the_same_step(feeds, demo_session, monkeypat
     device.to(30 * RATE)
     device.feed.command("back")
     device.pull(BUFFER)
-    monkeypatch.setattr("coach.feed.BACK_TWICE_SECONDS", 0.0)  # the second press comes late
+    monkeypatch.setattr("coach.steps.BACK_TWICE_SECONDS", 0.0)  # the second press comes late
     device.to(timeline.chapters[2].start + RATE)
     device.feed.command("back")
     device.pull(BUFFER)

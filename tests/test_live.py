@@ -29,7 +29,8 @@ from helpers import (
 
 from coach.feed import FADE_SECONDS
 from coach.mixer import mix_all
-from coach.player import Player, find_step
+from coach.player import Player
+from coach.steps import find_step
 from coach.timeline import Chapter, Timeline
 
 termios = pytest.importorskip("termios")
