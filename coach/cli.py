@@ -332,11 +332,16 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
 @pacing_options
 def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
     """Export ROUTINE as an audio file, with a chapter per step."""
+    from coach.export import check_target
     from coach.export import export as export_timeline
+    from coach.session import routine_inputs
 
+    check_target(output, fmt, routine_inputs(routine))  # before any speech is rendered
     built = build_session(routine, **pacing)
     with progress_bar(f"Writing {output.name}") as progress:
-        written = export_timeline(built.timeline, built.bank, output, fmt, progress)
+        written = export_timeline(
+            built.timeline, built.bank, output, fmt, progress, built.routine.inputs
+        )
     click.echo(f"Wrote {written} ({format_clock(built.timeline.duration)})", err=True)
 
 

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import tempfile
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -53,22 +53,72 @@ def format_for(path: Path, fmt: str | None = None) -> str:
     return suffix if suffix in FORMATS else DEFAULT_FORMAT
 
 
+def check_target(
+    path: Path, fmt: str | None = None, inputs: Iterable[str | Path] = ()
+) -> tuple[Path, str]:
+    """Where an export to `path` really writes, and its format; ExportError if it may not.
+
+    The extension must be one of FORMATS (or absent) and agree with `fmt`. What is at
+    `path` must be a regular file or nothing: a directory, device, FIFO or socket is
+    refused. A symbolic link is written through: the file it points to is replaced and the
+    link stays. The target may not be one of `inputs`, the files the session reads.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix and suffix not in FORMATS:
+        raise ExportError(
+            f"cannot write {path}: coach writes {', '.join(FORMATS)}, not .{suffix}; "
+            f"name the file .mp3, .wav or .ogg"
+        )
+    chosen = format_for(path, fmt)
+    if suffix and suffix != chosen:
+        raise ExportError(f"cannot write {path} as {chosen}: its name says .{suffix}")
+    real = Path(os.path.realpath(path))
+    try:
+        found = real.stat()
+    except FileNotFoundError:
+        return real, chosen
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {_reason(exc, path.parent)}") from exc
+    if not stat.S_ISREG(found.st_mode):
+        raise ExportError(f"cannot write {path}: it is {_what_is(found.st_mode)}, not a file")
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(real, source):
+                raise ExportError(
+                    f"cannot write {path}: the session reads it ({source}); "
+                    "choose another name for the export"
+                )
+    return real, chosen
+
+
+def _what_is(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def export(
     timeline: Timeline,
     bank: SourceBank,
     path: Path,
     fmt: str | None = None,
     progress: Progress | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
-    """Write the session to `path` and return it.
+    """Write the session to `path` (see `check_target`) and return `path`.
 
-    The audio goes to a hidden temporary file beside `path`, which replaces `path` only
-    once it is complete: a failed or interrupted export leaves any existing file untouched.
+    The audio goes to a hidden temporary file beside the file written, which replaces it
+    only once it is complete: a failed or interrupted export leaves any existing file
+    untouched.
     """
-    path = Path(path)
-    fmt = format_for(path, fmt)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a directory")
+    given = Path(path)
+    path, fmt = check_target(given, fmt, inputs)
     ffmpeg = None
     if fmt != "wav":
         from coach.soundfile import find_ffmpeg
@@ -101,7 +151,7 @@ def export(
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-    return path
+    return given
 
 
 def _blocks(timeline: Timeline, bank: SourceBank, progress: Progress | None) -> Iterator[bytes]:

@@ -35,6 +35,7 @@ def load_text(text: str, path: Path | str) -> tuple[nodes.Routine, list[Diagnost
     routine, diagnostics = parse(text, display)
     absolute = Path(path).absolute()
     expander = _Expander(routine)
+    routine.inputs.append(str(absolute.resolve()))
     root = _Source(display, absolute.parent.resolve())
     expander.expand(routine.body, root, ((absolute.resolve(), display),))
     return routine, _sorted(diagnostics + expander.diagnostics)
@@ -160,6 +161,7 @@ class _Expander:
         target = self.resolve(where, "include", node.path, source)
         if target is None or not self.may_include(where, target, display, chain):
             return
+        self.routine.inputs.append(str(target))
         text = self.read_included(where, node.path, target, display)
         if text is None:
             return
@@ -224,6 +226,7 @@ class _Expander:
         target = self.resolve(where, "sound", node.name, source)
         if target is None:
             return
+        self.routine.inputs.append(str(target))
         kind = _kind(target)
         if kind == "missing":
             self.report(where, f"sound file not found: '{node.name}'", _sound_hint(node.name))

@@ -159,6 +159,8 @@ class Routine:
     body: list[Statement]
     # Source lines of this file and of every included file, by file path, for diagnostics.
     sources: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    # Every file a session of it reads: the routine, its includes, its sound files (resolved).
+    inputs: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def diagnostic(
         self, position: Position, message: str, hint: str | None = None, warning: bool = False

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach import library, loader, nodes
 from coach.compiler import Overrides, compile_routine
-from coach.diagnostics import Diagnostic, RoutineError
+from coach.diagnostics import CoachError, Diagnostic, RoutineError
 from coach.plan import ClipInfo, Plan
 from coach.timeline import Timeline
 
@@ -47,6 +47,16 @@ def load_checked(ref: str, known_voices: set[str] | None = None) -> Checked:
     if errors:
         raise RoutineError(diagnostics)
     return Checked(routine, [d for d in diagnostics if not d.is_error])
+
+
+def routine_inputs(ref: str) -> list[str]:
+    """The files a session of ROUTINE would read (the routine, includes, sound files); empty
+    if it cannot be read (building it then says why)."""
+    try:
+        routine, _ = loader.load(library.resolve(ref))
+    except CoachError:
+        return []
+    return routine.inputs
 
 
 @dataclass

@@ -266,3 +266,34 @@ def test_play_without_portaudio_is_one_clear_message(tmp_path):
     assert "Live playback needs the sounddevice package and the PortAudio library" in result.stderr
     assert "PortAudio library not found" in result.stderr
     assert "coach export" in result.stderr and "good.mp3" in result.stderr
+
+
+def test_export_never_writes_over_a_file_the_session_reads(tmp_path):
+    """`-o` naming the routine's own sound file: one message naming both, the sound file
+    untouched, and nothing rendered first."""
+    gong = tmp_path / "gong.wav"
+    with wave.open(str(gong), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+        out.writeframes(b"\x10\x00" * 2205)
+    before = gong.read_bytes()
+    routine = tmp_path / "r.routine"
+    routine.write_text("title: Gong\n\nsay: Listen.\nsound: gong.wav\n")
+    cache = tmp_path / "cache"
+    result = coach("export", str(routine), "-o", str(gong), cache=cache)
+    assert_clean_failure(result)
+    assert f"cannot write {gong}: the session reads it" in result.stderr
+    assert gong.read_bytes() == before
+    assert not cache.exists() or not any(cache.rglob("*.wav"))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("x.flac", "coach writes mp3, wav, ogg, not .flac"), ("good.routine", "not .routine")],
+)
+def test_export_refuses_a_name_it_cannot_write(tmp_path, name, message):
+    target = tmp_path / name
+    result = coach("export", GOOD, "-o", str(target), cache=tmp_path / "cache")
+    assert_clean_failure(result)
+    assert message in result.stderr and not target.exists()

@@ -7,6 +7,7 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import wave
 from pathlib import Path
@@ -17,7 +18,14 @@ from conftest import RATE
 
 from coach import export as export_module
 from coach.diagnostics import CoachError, ExportError
-from coach.export import export, ffmetadata, format_for, mp3_encoder_args, wav_header
+from coach.export import (
+    check_target,
+    export,
+    ffmetadata,
+    format_for,
+    mp3_encoder_args,
+    wav_header,
+)
 from coach.mixer import SourceBank, mix_all
 from coach.soundfile import find_ffmpeg
 from coach.timeline import Chapter, Event, Timeline
@@ -161,9 +169,8 @@ def test_wav_is_the_mix_byte_for_byte(tmp_path: Path, demo_session) -> None:
         ("a.ogg", None, b"OggS"),
         ("a.mp3", None, b"ID3\x03"),
         ("noextension", None, b"ID3\x03"),
-        ("a.audio", None, b"ID3\x03"),
-        ("a.mp3", "wav", b"RIFF"),
-        ("a.wav", "OGG", b"OggS"),
+        ("noextension", "wav", b"RIFF"),
+        ("a.wav", "WAV", b"RIFF"),
         ("-odd:name.mp3", None, b"ID3\x03"),  # neither an option nor a protocol to ffmpeg
     ],
 )
@@ -356,3 +363,56 @@ def test_export_of_an_empty_timeline_is_a_valid_wav(tmp_path: Path) -> None:
     out = export(Timeline("Empty", RATE, 0), SourceBank(RATE), tmp_path / "e.wav")
     with wave.open(str(out)) as wav:
         assert wav.getnframes() == 0
+
+
+# --- where an export may write -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["x.flac", "x.m4a", "session.routine"])
+def test_an_extension_coach_does_not_write_is_refused(tmp_path, make_timeline, name) -> None:
+    timeline = make_timeline(RATE // 2)
+    with pytest.raises(ExportError, match=r"coach writes mp3, wav, ogg, not \.\w+"):
+        export(timeline, SourceBank(RATE), tmp_path / name)
+    assert listing(tmp_path) == []
+
+
+def test_an_extension_that_disagrees_with_the_format_is_refused(tmp_path, make_timeline) -> None:
+    with pytest.raises(ExportError, match=r"x\.mp3 as wav: its name says \.mp3"):
+        export(make_timeline(RATE // 2), SourceBank(RATE), tmp_path / "x.mp3", "wav")
+    assert listing(tmp_path) == []
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path, make_timeline) -> None:
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match=r"pipe\.wav: it is a FIFO \(named pipe\), not a file"):
+        export(make_timeline(RATE // 2), SourceBank(RATE), fifo)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_device_is_refused(tmp_path) -> None:
+    """Checked without writing anything: as root, a mistake here would replace the device."""
+    with pytest.raises(ExportError, match=r"/dev/null: it is a device, not a file"):
+        check_target(Path("/dev/null"))
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_symlinked_target_is_written_through(tmp_path, make_timeline) -> None:
+    real = tmp_path / "real.wav"
+    real.write_bytes(b"old")
+    link = tmp_path / "link.wav"
+    link.symlink_to(real)
+    timeline = make_timeline(RATE // 2, [Event(100, 772, "click", "click")])
+    assert export(timeline, SourceBank(RATE), link) == link
+    assert link.is_symlink() and real.read_bytes()[:4] == b"RIFF"
+    assert listing(tmp_path) == ["link.wav", "real.wav"]
+
+
+def test_a_file_the_session_reads_is_never_the_target(tmp_path, make_timeline) -> None:
+    routine = tmp_path / "neck.routine"
+    routine.write_text("say: Hello.\n")
+    alias = tmp_path / "neck.wav"
+    alias.hardlink_to(routine)  # the same file under an audio name
+    with pytest.raises(ExportError, match=r"neck\.wav: the session reads it .*neck\.routine"):
+        export(make_timeline(RATE // 2), SourceBank(RATE), alias, inputs=[routine])
+    assert routine.read_text() == "say: Hello.\n"
