@@ -170,12 +170,10 @@ class NativeChatter:
         return prefix + said[-1].split(") ", 1)[-1].strip() if said else ""
 
     def close(self) -> None:
-        saved, self._saved = self._saved, None
-        if saved is None:
+        if self._saved is None:
             return
-        self._saved = saved
         printed = self.lines()
-        self._saved = None
+        saved, self._saved = self._saved, None
         ours = sys.stderr
         with contextlib.suppress(Exception):
             ours.flush()
