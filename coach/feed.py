@@ -102,7 +102,6 @@ class Feed:
         self.bank = bank
         self.marks: list[Mark] = []
         self.played: list[Range] = []  # session spans sent to the device, in order
-        self.late_blocks = 0
         self.failure: BaseException | None = None  # what stopped the mix (a clip's error)
         rate = timeline.sample_rate
         self._fade = max(1, round(FADE_SECONDS * rate))
@@ -251,7 +250,6 @@ class Feed:
                     break
                 block = self._current()
                 if block is None:  # the mix is late: silence now, the session later
-                    self.late_blocks += 1
                     break
                 if len(block.samples) == 0:
                     self._mode = "done"
