@@ -1,23 +1,147 @@
-"""Atomic file writes: a temporary file beside the target, renamed over it when complete."""
+"""Atomic file writes: a temporary file beside the target, renamed over it when complete.
+
+Every temporary file coach makes is named `.NAME.RANDOM.coach-tmp` (see `temp_name`), so a
+run killed with SIGKILL leaves files that a later run can recognise as its own and remove
+(`remove_stale`) without ever touching a file of the user's.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
+
+TEMP_SUFFIX = ".coach-tmp"
+#: A temporary file older than this (by its modification time) is a leftover of a run that
+#: was killed: no live run goes that long without writing to its temporary file.
+STALE_SECONDS = 10 * 60
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX) + "$", re.DOTALL)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, never a torn
-    one; the file gets permission bits `mode`. OSError on failure, with nothing left behind."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def temp_name(name: str) -> str:
+    """A fresh temporary file name for a file named `name`, in coach's own naming."""
+    return f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether `name` is a temporary file name that coach made (see `temp_name`)."""
+    return _TEMP_NAME.match(name) is not None
+
+
+def new_temp(directory: Path, name: str, mode: int = 0o600) -> tuple[int, Path]:
+    """Create a new, empty temporary file for `name` in `directory`: an fd open for writing
+    and its path. OSError if it cannot be made."""
+    for _ in range(100):
+        path = directory / temp_name(name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        except FileExistsError:
+            continue
+        return fd, path
+    raise FileExistsError(f"no free temporary file name in {directory}")
+
+
+def real_target(path: Path) -> Path:
+    """Where writing `path` really goes: a symbolic link is written through, so the file it
+    points to is replaced and the link stays."""
+    return Path(os.path.realpath(path))
+
+
+def default_mode(target: Path) -> int:
+    """The permissions of the regular file at `target`, else those of a new file (0o666
+    less the umask)."""
+    with contextlib.suppress(OSError):
+        found = target.stat()
+        if stat.S_ISREG(found.st_mode):
+            return stat.S_IMODE(found.st_mode)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@dataclass
+class AtomicFile:
+    """A file being written: `file` is open on the temporary file at `temp`, which becomes
+    `target` when the `atomic_write` block ends without an error."""
+
+    target: Path
+    temp: Path
+    file: IO[bytes]
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: Path, mode: int | None = None, *, exclusive: bool = False
+) -> Iterator[AtomicFile]:
+    """Write the file at `path` so that readers see the old file or the new one, never a
+    torn one.
+
+    The block writes to `AtomicFile.file` (or to `AtomicFile.temp` by name, closing nothing);
+    when it ends, the data is flushed to disk and the temporary file renamed over the target.
+    With `exclusive`, the new file is linked into place only if nothing is there yet, and
+    FileExistsError is raised otherwise (first writer wins). `mode` defaults to the replaced
+    file's permissions, else a new file's. Any error, KeyboardInterrupt included, removes the
+    temporary file and leaves the target as it was; OSError is raised as it came.
+    """
+    target = real_target(Path(path))
+    fd, temp = new_temp(target.parent, target.name)
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            os.fchmod(file.fileno(), mode)
-        os.replace(name, path)
+            yield AtomicFile(target, temp, file)
+            file.flush()
+            os.fchmod(file.fileno(), default_mode(target) if mode is None else mode)
+            os.fsync(file.fileno())
+        _fsync_path(temp)  # what was written to `temp` by name (ffmpeg) reaches the disk too
+        if exclusive:
+            os.link(temp, target)  # fails if the target exists: atomic no-clobber
+            os.unlink(temp)
+        else:
+            os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(name)
+            os.unlink(temp)
         raise
+
+
+def write_atomic(
+    path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False
+) -> Path:
+    """Write `data` to `path` with `atomic_write`; returns the path really written."""
+    with atomic_write(path, mode, exclusive=exclusive) as out:
+        out.file.write(data)
+    return out.target
+
+
+def remove_stale(directory: Path, older_than: float = STALE_SECONDS) -> int:
+    """Remove coach's temporary files in `directory` last written more than `older_than`
+    seconds ago: leftovers of runs that were killed. Best effort; returns how many went."""
+    removed = 0
+    limit = time.time() - older_than
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not is_temp_name(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            found = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(found.st_mode) and found.st_mtime < limit:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
