@@ -1,0 +1,345 @@
+"""Sound file probe: accept only a plain WAV, MP3, Ogg or FLAC file and give its real duration."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.diagnostics import CoachError
+
+# This module is imported by the loader, so by `coach check`: standard library only.
+
+FFMPEG_HINT = "Debian: sudo apt-get install ffmpeg"
+MAX_SOUND_SECONDS = 2 * 3600.0
+# 2 hours of 48 kHz stereo 24-bit WAV is 2.1 GB; 1 GiB still holds 2 hours of CD-quality
+# stereo or far more of any compressed format, and bounds what a decoder is asked to read.
+MAX_SOUND_BYTES = 1 << 30
+FORMATS = ("wav", "mp3", "ogg", "flac")
+USE = "use WAV, MP3, Ogg or FLAC"
+# ffprobe reads headers (and for Ogg the last page); a healthy file takes well under a second.
+PROBE_TIMEOUT = 30.0
+_HEAD_BYTES = 64 * 1024
+
+
+class SoundFileError(CoachError):
+    """A `sound:` file is missing, is not a plain audio file, or cannot be decoded."""
+
+
+@dataclass(frozen=True)
+class SoundInfo:
+    """What the probe found: the container format (as ffmpeg names it) and real duration."""
+
+    format: str  # "wav", "mp3", "ogg" or "flac"
+    seconds: float
+
+
+def probe_sound(path: Path, name: str | None = None) -> SoundInfo:
+    """Check that `path` is a plain audio file of at most 2 hours; SoundFileError if not.
+
+    `name` is how messages show the file (the loader passes the name as the routine wrote it);
+    it defaults to `path`.
+    """
+    shown = str(path) if name is None else name
+    fd = open_sound(path, shown)
+    try:
+        return probe_fd(fd, shown)
+    finally:
+        os.close(fd)
+
+
+def open_sound(path: Path, shown: str) -> int:
+    """Open `path` for reading without blocking; SoundFileError unless it is a usable file.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer; fstat on
+    the descriptor (not a second stat of the name) decides what was opened.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise SoundFileError(f"sound file '{shown}' not found") from None
+    except NotADirectoryError:
+        raise SoundFileError(f"sound file '{shown}' not found") from None
+    except PermissionError:
+        raise SoundFileError(f"sound file '{shown}' cannot be read (permission denied)") from None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO opened for writing) refuses open
+            raise SoundFileError(_not_a_file(shown, _kind_by_name(path))) from None
+        raise SoundFileError(f"sound file '{shown}' cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SoundFileError(_not_a_file(shown, _kind(info.st_mode)))
+        if info.st_size == 0:
+            raise SoundFileError(f"sound file '{shown}' is empty")
+        if info.st_size > MAX_SOUND_BYTES:
+            raise SoundFileError(
+                f"sound file '{shown}' is {info.st_size / 2**30:.1f} GB, "
+                "over the 1 GB limit for a sound file"
+            )
+        # Reads of a regular file never block; clear the flag so ffmpeg sees a plain file.
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def probe_fd(fd: int, shown: str) -> SoundInfo:
+    """Probe the regular file open on `fd` (see `open_sound`)."""
+    head = os.pread(fd, _HEAD_BYTES, 0)
+    kind = sniff(head)
+    if kind not in FORMATS:
+        raise SoundFileError(
+            f"sound file '{shown}' is not a plain audio file (it looks like {kind}); {USE}"
+        )
+    seconds = _ffprobe_seconds(fd, kind, shown)
+    if seconds > MAX_SOUND_SECONDS:
+        raise SoundFileError(
+            f"sound file '{shown}' lasts {clock(seconds)}, over the 2 hour limit for a sound file"
+        )
+    return SoundInfo(kind, seconds)
+
+
+def clock(seconds: float) -> str:
+    """`seconds` as H:MM:SS, rounded down (11:06:40 for 40,000 s)."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+# --- content sniffing --------------------------------------------------------------------
+
+_MP3_BITRATES = {
+    # kbit/s by bitrate index, layer III: MPEG-1, then MPEG-2 and 2.5
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def sniff(head: bytes) -> str:
+    """The format `head` (a file's first bytes) starts as: one of FORMATS, or a description
+    of what it looks like instead ("an HLS playlist", "a text file", ...)."""
+    if head[:4] == b"RIFF":
+        return "wav" if head[8:12] == b"WAVE" else "a RIFF file that is not WAV"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return _sniff_ogg(head)
+    body = _skip_id3(head)
+    if body is not None:
+        if body[:4] == b"fLaC":
+            return "flac"
+        if _mp3_frames_at(body):
+            return "mp3"
+        return "an ID3 tag without MP3 audio after it"
+    if _mp3_frames_at(head):
+        return "mp3"
+    return _describe_other(head)
+
+
+def _sniff_ogg(head: bytes) -> str:
+    # The first page holds one packet, the codec's identification header, after a 27-byte
+    # page header and its segment table.
+    if len(head) < 28:
+        return "a truncated Ogg file"
+    start = 27 + head[26]
+    packet = head[start : start + 8]
+    if packet[:7] == b"\x01vorbis" or packet[:8] == b"OpusHead":
+        return "ogg"
+    return "an Ogg file that is not Vorbis or Opus audio"
+
+
+def _skip_id3(head: bytes) -> bytes | None:
+    """What follows an ID3v2 tag at the start of `head`, or None if there is none."""
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return None
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    end = 10 + size + (10 if head[5] & 0x10 else 0)
+    return head[end:]
+
+
+def _mp3_frame_length(data: bytes, at: int) -> int:
+    """The length of the MPEG layer III frame whose header is at `at`, or 0 if none is."""
+    if at + 4 > len(data):
+        return 0
+    word: int = struct.unpack_from(">I", data, at)[0]
+    version = (word >> 19) & 3  # 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5, 1 reserved
+    layer = (word >> 17) & 3  # 1 is layer III
+    bitrate_index = (word >> 12) & 15
+    rate_index = (word >> 10) & 3
+    if word >> 21 != 0x7FF or version == 1 or layer != 1:
+        return 0
+    if bitrate_index in (0, 15) or rate_index == 3:  # free format is not accepted
+        return 0
+    bitrate = _MP3_BITRATES[1 if version == 3 else 2][bitrate_index] * 1000
+    rate = _MP3_RATES[version][rate_index]
+    padding = (word >> 9) & 1
+    return (144 if version == 3 else 72) * bitrate // rate + padding
+
+
+def _mp3_frames_at(data: bytes) -> bool:
+    """Whether `data` starts (within its first 4 KB of padding) with MPEG layer III frames:
+    one frame header followed by another where its length says, or by the end of the data."""
+    for at in range(min(len(data), 4096)):
+        if data[at] != 0xFF:
+            continue
+        length = _mp3_frame_length(data, at)
+        if length == 0:
+            continue
+        after = at + length
+        if after >= len(data) or _mp3_frame_length(data, after):
+            return True
+    return False
+
+
+_TEXT_KINDS = (
+    (b"#EXTM3U", "an M3U playlist"),
+    (b"ffconcat", "an ffconcat list"),
+    (b"[playlist]", "a PLS playlist"),
+    (b"<?xml", "an XML file"),
+    (b"<", "an XML or HTML file"),
+    (b"v=0", "an SDP description"),
+    (b"file ", "a concat list"),
+)
+
+
+def _describe_other(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"#EXTM3U") and b"#EXT-X-" in text:
+        return "an HLS playlist"
+    for prefix, kind in _TEXT_KINDS:
+        if text.startswith(prefix):
+            return kind
+    if head[4:8] == b"ftyp":
+        return "an MP4 file"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "a Matroska or WebM file"
+    if head[:4] == b"FORM":
+        return "an AIFF file"
+    if head[:4] == b"RF64":
+        return "an RF64 file"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a character cut at the end of `head`
+                return "a format coach does not read"
+        return "a text file"
+    return "a format coach does not read"
+
+
+# --- ffprobe ------------------------------------------------------------------------------
+
+# The codecs accepted in each container (ffprobe's names).
+_CODECS = {
+    "wav": {"pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le"},
+    "mp3": {"mp3"},
+    "ogg": {"vorbis", "opus"},
+    "flac": {"flac"},
+}
+
+
+def ffmpeg_input(fd: int, kind: str) -> list[str]:
+    """ffmpeg/ffprobe arguments that read the file open on `fd` (passed to the child) as
+    `kind` and nothing else.
+
+    Naming the demuxer stops ffmpeg guessing from the content, which would follow an HLS
+    playlist or a concat list to other files; the whitelist allows only the file protocol,
+    and /dev/fd/N reopens the very file that was checked, so it cannot be swapped for a
+    FIFO or another file by name in between.
+    """
+    return ["-protocol_whitelist", "file", "-f", kind, "-i", f"file:/dev/fd/{fd}"]
+
+
+def find_tool(tool: str) -> str:
+    """The path of `tool` (ffmpeg or ffprobe); SoundFileError if it is not installed."""
+    found = shutil.which(tool)
+    if not found:
+        raise SoundFileError(
+            f"{tool} is not installed; it is needed to read sound files ({FFMPEG_HINT})"
+        )
+    return found
+
+
+def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
+    command = [
+        find_tool("ffprobe"),
+        "-hide_banner",
+        "-v",
+        "error",
+        *ffmpeg_input(fd, kind),
+        "-show_entries",
+        "format=duration:stream=codec_type,codec_name",
+        "-of",
+        "json",
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            pass_fds=(fd,),
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SoundFileError(f"sound file '{shown}' could not be read in time") from None
+    broken = f"sound file '{shown}' is not a readable {kind.upper()} file"
+    if kind == "ogg":
+        broken = f"sound file '{shown}' is not a readable Ogg file"
+    if done.returncode != 0:
+        raise SoundFileError(f"{broken}{_detail(done.stderr)}")
+    try:
+        found = json.loads(done.stdout)
+        streams = found.get("streams", [])
+        codecs = [s.get("codec_name", "?") for s in streams if s.get("codec_type") == "audio"]
+        seconds = float(found["format"]["duration"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SoundFileError(f"{broken} (no duration found)") from None
+    if not codecs:
+        raise SoundFileError(f"{broken} (no audio in it)")
+    if codecs[0] not in _CODECS[kind]:
+        raise SoundFileError(
+            f"sound file '{shown}' holds {codecs[0]} audio, which coach does not read; {USE}"
+        )
+    if not seconds > 0:  # also NaN
+        raise SoundFileError(f"{broken} (no audio in it)")
+    return seconds
+
+
+def _detail(stderr: bytes) -> str:
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return f" ({lines[-1].strip()})" if lines else ""
+
+
+def _not_a_file(shown: str, kind: str) -> str:
+    return f"sound file '{shown}' is {kind}, not a regular file"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something else"
+
+
+def _kind_by_name(path: Path) -> str:
+    try:
+        return _kind(os.stat(path).st_mode)
+    except OSError:
+        return "something else"
