@@ -64,9 +64,9 @@ def open_sound(path: Path, shown: str) -> int:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise SoundFileError(f"sound file '{shown}' not found") from None
+        raise SoundFileError(f"sound file not found: '{shown}'") from None
     except NotADirectoryError:
-        raise SoundFileError(f"sound file '{shown}' not found") from None
+        raise SoundFileError(f"sound file not found: '{shown}'") from None
     except PermissionError:
         raise SoundFileError(f"sound file '{shown}' cannot be read (permission denied)") from None
     except OSError as exc:
@@ -100,7 +100,9 @@ def probe_fd(fd: int, shown: str) -> SoundInfo:
         raise SoundFileError(
             f"sound file '{shown}' is not a plain audio file (it looks like {kind}); {USE}"
         )
-    seconds = _ffprobe_seconds(fd, kind, shown)
+    seconds = wav_layout(fd, shown).seconds if kind == "wav" else _ffprobe_seconds(fd, kind, shown)
+    if not seconds > 0:  # also NaN
+        raise SoundFileError(f"sound file '{shown}' has no audio in it")
     if seconds > MAX_SOUND_SECONDS:
         raise SoundFileError(
             f"sound file '{shown}' lasts {clock(seconds)}, over the 2 hour limit for a sound file"
@@ -236,15 +238,84 @@ def _describe_other(head: bytes) -> str:
     return "a format coach does not read"
 
 
-# --- ffprobe ------------------------------------------------------------------------------
+# --- WAV, read here -----------------------------------------------------------------------
+
+# WAV is parsed here rather than by ffprobe: its header is simple and fixed, the duration
+# follows exactly from it (and from the file's real size), and so `coach check` and a
+# session using WAV sounds need no ffmpeg, as before.
+_WAV_PCM, _WAV_FLOAT, _WAV_EXTENSIBLE = 1, 3, 0xFFFE
+_WAV_BITS = {_WAV_PCM: (8, 16, 24, 32), _WAV_FLOAT: (32, 64)}
+_MAX_CHANNELS = 8
+_MAX_CHUNKS = 1000
+
+
+@dataclass(frozen=True)
+class WavLayout:
+    """Where a WAV file's samples are and how they are stored."""
+
+    encoding: str  # "pcm" (8-bit unsigned, else signed little-endian) or "float"
+    channels: int
+    rate: int
+    bits: int
+    offset: int  # of the first sample
+    frames: int  # whole frames present in the file, whatever the header claims
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate
+
+
+def wav_layout(fd: int, shown: str) -> WavLayout:
+    """Read the RIFF/WAVE header of the file open on `fd`; SoundFileError unless it is PCM
+    or float audio coach can read."""
+    size = os.fstat(fd).st_size
+    broken = f"sound file '{shown}' is not a readable WAV file"
+    at = 12
+    fmt: bytes | None = None
+    for _ in range(_MAX_CHUNKS):
+        header = os.pread(fd, 8, at)
+        if len(header) < 8:
+            break
+        chunk, length = header[:4], int.from_bytes(header[4:], "little")
+        if chunk == b"fmt ":
+            fmt = os.pread(fd, min(length, 64), at + 8)
+        elif chunk == b"data":
+            if fmt is None:
+                raise SoundFileError(f"{broken} (its data comes before its format)")
+            # A writer that could not seek back leaves 0 or 0xFFFFFFFF: the data runs to the
+            # end. A size past the end of the file counts only what is there.
+            present = size - at - 8
+            return _wav_layout(fmt, at + 8, min(length or present, present), shown)
+        at += 8 + length + (length & 1)  # chunks are padded to an even length
+    raise SoundFileError(f"{broken} (no audio data in it)")
+
+
+def _wav_layout(fmt: bytes, offset: int, length: int, shown: str) -> WavLayout:
+    broken = f"sound file '{shown}' is not a readable WAV file"
+    if len(fmt) < 16:
+        raise SoundFileError(f"{broken} (its format header is cut short)")
+    tag, channels, rate, _, align, bits = struct.unpack_from("<HHIIHH", fmt)
+    if tag == _WAV_EXTENSIBLE and len(fmt) >= 26:
+        tag = int.from_bytes(fmt[24:26], "little")  # the first two bytes of the subformat GUID
+    unreadable = f"sound file '{shown}' is a WAV file coach does not read"
+    use = "use PCM or float WAV, MP3, Ogg or FLAC"
+    if tag not in _WAV_BITS:
+        raise SoundFileError(f"{unreadable} (compressed, format 0x{tag:04x}); {use}")
+    if bits not in _WAV_BITS[tag]:
+        raise SoundFileError(f"{unreadable} ({bits}-bit samples); {use}")
+    if not 1 <= channels <= _MAX_CHANNELS:
+        raise SoundFileError(f"{unreadable} ({channels} channels); {use}")
+    if rate < 1 or align != channels * bits // 8:
+        raise SoundFileError(f"{broken} (its format header is inconsistent)")
+    encoding = "float" if tag == _WAV_FLOAT else "pcm"
+    return WavLayout(encoding, channels, rate, bits, offset, max(length, 0) // align)
+
+
+# --- ffprobe, for MP3, Ogg and FLAC --------------------------------------------------------
 
 # The codecs accepted in each container (ffprobe's names).
-_CODECS = {
-    "wav": {"pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le"},
-    "mp3": {"mp3"},
-    "ogg": {"vorbis", "opus"},
-    "flac": {"flac"},
-}
+_CODECS = {"mp3": {"mp3"}, "ogg": {"vorbis", "opus"}, "flac": {"flac"}}
+FORMAT_NAMES = {"mp3": "MP3", "ogg": "Ogg", "flac": "FLAC", "wav": "WAV"}
 
 
 def ffmpeg_input(fd: int, kind: str) -> list[str]:
@@ -264,20 +335,35 @@ def find_tool(tool: str) -> str:
     found = shutil.which(tool)
     if not found:
         raise SoundFileError(
-            f"{tool} is not installed; it is needed to read sound files ({FFMPEG_HINT})"
+            f"{tool} is not installed; it is needed to read MP3, Ogg and FLAC sound files "
+            f"({FFMPEG_HINT})"
         )
     return found
 
 
 def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
+    # The duration comes from what the file holds, not from a header that may lie or
+    # describe a longer file that was cut short: MP3 counts its frames (1152 or 576
+    # samples each), FLAC adds up its frames' lengths, Ogg's last page gives its position.
+    if kind == "mp3":
+        entries = [
+            "-count_packets",
+            "-show_entries",
+            "stream=codec_type,codec_name,sample_rate,nb_read_packets",
+        ]
+    elif kind == "flac":
+        entries = ["-show_entries", "stream=codec_type,codec_name,sample_rate:packet=duration"]
+    else:
+        entries = ["-show_entries", "format=duration:stream=codec_type,codec_name"]
     command = [
         find_tool("ffprobe"),
         "-hide_banner",
         "-v",
         "error",
+        "-select_streams",
+        "a:0",
         *ffmpeg_input(fd, kind),
-        "-show_entries",
-        "format=duration:stream=codec_type,codec_name",
+        *entries,
         "-of",
         "json",
     ]
@@ -292,26 +378,35 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
         )
     except subprocess.TimeoutExpired:
         raise SoundFileError(f"sound file '{shown}' could not be read in time") from None
-    broken = f"sound file '{shown}' is not a readable {kind.upper()} file"
-    if kind == "ogg":
-        broken = f"sound file '{shown}' is not a readable Ogg file"
+    broken = f"sound file '{shown}' is not a readable {FORMAT_NAMES[kind]} file"
     if done.returncode != 0:
         raise SoundFileError(f"{broken}{_detail(done.stderr)}")
     try:
         found = json.loads(done.stdout)
-        streams = found.get("streams", [])
-        codecs = [s.get("codec_name", "?") for s in streams if s.get("codec_type") == "audio"]
-        seconds = float(found["format"]["duration"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SoundFileError(f"{broken} (no duration found)") from None
-    if not codecs:
-        raise SoundFileError(f"{broken} (no audio in it)")
-    if codecs[0] not in _CODECS[kind]:
+        streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
+    except (ValueError, AttributeError):
+        raise SoundFileError(f"{broken} (ffprobe said nothing useful)") from None
+    if not streams:
+        raise SoundFileError(f"sound file '{shown}' has no audio in it")
+    codec = streams[0].get("codec_name", "unknown")
+    if codec not in _CODECS[kind]:
         raise SoundFileError(
-            f"sound file '{shown}' holds {codecs[0]} audio, which coach does not read; {USE}"
+            f"sound file '{shown}' holds {codec} audio, which coach does not read; {USE}"
         )
+    try:
+        if kind == "mp3":
+            rate = int(streams[0]["sample_rate"])
+            frame = 1152 if rate >= 32000 else 576  # MPEG-1 layer III, else MPEG-2 and 2.5
+            seconds = int(streams[0]["nb_read_packets"]) * frame / rate
+        elif kind == "flac":
+            rate = int(streams[0]["sample_rate"])  # the FLAC demuxer counts in samples
+            seconds = sum(int(p.get("duration", 0)) for p in found.get("packets", [])) / rate
+        else:
+            seconds = float(found.get("format", {}).get("duration", 0))
+    except (ValueError, KeyError, TypeError, ZeroDivisionError):
+        raise SoundFileError(f"{broken} (ffprobe said nothing useful)") from None
     if not seconds > 0:  # also NaN
-        raise SoundFileError(f"{broken} (no audio in it)")
+        raise SoundFileError(f"sound file '{shown}' has no audio in it")
     return seconds
 
 
