@@ -11,6 +11,8 @@ from coach.diagnostics import Diagnostic, Position
 # the statement's line (e.g. Repeat.columns["count"]), so diagnostics can point at the value;
 # For uses "variable", "items" and "items[i]". Missing keys fall back to `position.column`.
 
+MAX_BLOCK_DEPTH = 32  # step, for, between and repeat blocks inside one another, across includes
+
 
 @dataclass
 class Text:
@@ -93,11 +95,15 @@ class Repeat:
 
 @dataclass
 class Sound:
-    """A built-in sound name (`chime`, `bell`, `tick`) or a file path relative to `base_dir`."""
+    """A built-in sound name (`chime`, `bell`, `tick`) or a file path relative to `base_dir`.
+
+    The loader sets `seconds` to a sound file's real length, as probed, for the 4-hour bound.
+    """
 
     position: Position
     name: str
     base_dir: str = "."
+    seconds: float = 0.0
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -137,6 +143,36 @@ class Include:
 Statement = Setting | Say | Pause | Hold | Breathe | Repeat | Sound | Step | For | Include
 
 BUILTIN_SOUNDS = ("chime", "bell", "tick")
+
+
+def children(statement: Statement) -> list[list[Statement]]:
+    """The statement lists inside `statement`: a block's body (and a for's between block)."""
+    if isinstance(statement, (Step, Include)):
+        return [statement.body]
+    if isinstance(statement, For):
+        return [statement.body, statement.between]
+    return []
+
+
+def block_depth(body: list[Statement]) -> int:
+    """How deep blocks nest in `body` (a repeat block counts one); an include adds none.
+
+    Iterative, so a tree of any depth is measured without exhausting the stack.
+    """
+    deepest = 0
+    pending: list[tuple[list[Statement], int]] = [(body, 0)]
+    while pending:
+        statements, depth = pending.pop()
+        for statement in statements:
+            if isinstance(statement, Repeat) and _has_block(statement):
+                deepest = max(deepest, depth + 1)
+            inner = depth if isinstance(statement, Include) else depth + 1
+            for block in children(statement):
+                deepest = max(deepest, inner if block else depth)
+                pending.append((block, inner))
+    return deepest
+
+
 HEADER_TEXT_KEYS = ("title", "about", "equipment", "source")
 SETTING_KEYS = ("tempo", "rate", "voice", "gap")
 
@@ -169,3 +205,7 @@ class Routine:
         lines = self.sources.get(position.file, [])
         source = lines[position.line - 1] if 1 <= position.line <= len(lines) else None
         return Diagnostic(position, message, "warning" if warning else "error", hint, source)
+
+
+def _has_block(repeat: Repeat) -> bool:
+    return bool(repeat.beats or repeat.count_every or repeat.settings)
