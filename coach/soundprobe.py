@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import shutil
 import stat
@@ -81,7 +82,7 @@ def open_sound(path: Path, shown: str) -> int:
             raise SoundFileError(f"sound file '{shown}' is empty")
         if info.st_size > MAX_SOUND_BYTES:
             raise SoundFileError(
-                f"sound file '{shown}' is {info.st_size / 2**30:.1f} GB, "
+                f"sound file '{shown}' is {math.ceil(info.st_size / 2**30 * 10) / 10} GB, "
                 "over the 1 GB limit for a sound file"
             )
         # Reads of a regular file never block; clear the flag so ffmpeg sees a plain file.
