@@ -96,7 +96,9 @@ def open_sound(path: Path, shown: str) -> int:
 def probe_fd(fd: int, shown: str) -> SoundInfo:
     """Probe the regular file open on `fd` (see `open_sound`)."""
     head = os.pread(fd, _HEAD_BYTES, 0)
-    kind = sniff(head)
+    end = _id3_end(head)
+    # An ID3 tag holding cover art can be megabytes long: look at what follows it.
+    kind = sniff(head) if end is None else _sniff_after_id3(os.pread(fd, _HEAD_BYTES, end))
     if kind not in FORMATS:
         raise SoundFileError(
             f"sound file '{shown}' is not a plain audio file (it looks like {kind}); {USE}"
@@ -136,13 +138,9 @@ def sniff(head: bytes) -> str:
         return "flac"
     if head[:4] == b"OggS":
         return _sniff_ogg(head)
-    body = _skip_id3(head)
-    if body is not None:
-        if body[:4] == b"fLaC":
-            return "flac"
-        if _mp3_frames_at(body):
-            return "mp3"
-        return "an ID3 tag without MP3 audio after it"
+    end = _id3_end(head)
+    if end is not None:
+        return _sniff_after_id3(head[end:])
     if _mp3_frames_at(head):
         return "mp3"
     return _describe_other(head)
@@ -160,13 +158,20 @@ def _sniff_ogg(head: bytes) -> str:
     return "an Ogg file that is not Vorbis or Opus audio"
 
 
-def _skip_id3(head: bytes) -> bytes | None:
-    """What follows an ID3v2 tag at the start of `head`, or None if there is none."""
+def _id3_end(head: bytes) -> int | None:
+    """Where an ID3v2 tag at the start of `head` ends, or None if there is none."""
     if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
         return None
     size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-    end = 10 + size + (10 if head[5] & 0x10 else 0)
-    return head[end:]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
+def _sniff_after_id3(body: bytes) -> str:
+    if body[:4] == b"fLaC":
+        return "flac"
+    if _mp3_frames_at(body):
+        return "mp3"
+    return "an ID3 tag without MP3 audio after it"
 
 
 def _mp3_frame_length(data: bytes, at: int) -> int:

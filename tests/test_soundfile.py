@@ -224,6 +224,17 @@ def test_a_playlist_after_real_mp3_frames_is_never_followed(tmp_path: Path, secr
     assert np.max(np.abs(samples)) < 0.01  # silence: the secret's 0.9 tone never got in
 
 
+@needs_ffmpeg
+def test_an_mp3_behind_a_large_id3_tag_is_accepted(tmp_path: Path) -> None:
+    padding = 300_000  # as cover art makes it; ID3 sizes are 7 bits a byte
+    size = bytes((padding >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    path = tmp_path / "art.mp3"
+    audio = tone(tmp_path / "plain.mp3", 1.0).read_bytes()
+    path.write_bytes(b"ID3\x03\x00\x00" + size + bytes(padding) + audio)
+    info = probe_sound(path)
+    assert info.format == "mp3" and info.seconds == pytest.approx(1.0, abs=0.05)
+
+
 def test_an_id3_tag_with_no_audio_behind_it_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.mp3"
     path.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"#EXTM3U\n/etc/passwd\n")
