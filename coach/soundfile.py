@@ -20,6 +20,7 @@ from coach.soundprobe import (
     SoundFileError,
     SoundInfo,
     WavLayout,
+    ffmpeg_detail,
     ffmpeg_input,
     find_tool,
     open_sound,
@@ -170,8 +171,7 @@ def _decode_ffmpeg(fd: int, info: SoundInfo, sample_rate: int, shown: str) -> ND
             code = process.wait()
         if code != 0 and not capped:
             errors.seek(0)
-            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-            detail = f" ({lines[-1].strip()})" if lines else ""
+            detail = ffmpeg_detail(errors.read())
             name = FORMAT_NAMES[info.format]
             raise SoundFileError(f"sound file '{shown}' is not a readable {name} file{detail}")
     del data[len(data) // 2 * 2 :]

@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import stat
 import struct
@@ -386,7 +387,7 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
         raise SoundFileError(f"sound file '{shown}' could not be read in time") from None
     broken = f"sound file '{shown}' is not a readable {FORMAT_NAMES[kind]} file"
     if done.returncode != 0:
-        raise SoundFileError(f"{broken}{_detail(done.stderr)}")
+        raise SoundFileError(f"{broken}{ffmpeg_detail(done.stderr)}")
     try:
         found = json.loads(done.stdout)
         streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
@@ -416,9 +417,11 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
     return seconds
 
 
-def _detail(stderr: bytes) -> str:
+def ffmpeg_detail(stderr: bytes) -> str:
+    """ffmpeg's last word, as " (...)" to end a message, without the /dev/fd/N it read."""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
-    return f" ({lines[-1].strip()})" if lines else ""
+    last = re.sub(r"^file:/dev/fd/\d+: ", "", lines[-1].strip()) if lines else ""
+    return f" ({last})" if last else ""
 
 
 def _not_a_file(shown: str, kind: str) -> str:

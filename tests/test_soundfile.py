@@ -235,6 +235,16 @@ def test_an_mp3_behind_a_large_id3_tag_is_accepted(tmp_path: Path) -> None:
     assert info.format == "mp3" and info.seconds == pytest.approx(1.0, abs=0.05)
 
 
+@needs_ffmpeg
+def test_a_broken_ogg_file_is_refused_in_the_users_terms(tmp_path: Path) -> None:
+    whole = tone(tmp_path / "whole.ogg", 0.5, "-c:a", "libvorbis").read_bytes()
+    path = tmp_path / "broken.ogg"
+    path.write_bytes(whole[:40])  # the first page, cut short
+    message = refusal(path)
+    assert message.startswith("sound file 'broken.ogg' is not a readable Ogg file")
+    assert "/dev/fd" not in message
+
+
 def test_an_id3_tag_with_no_audio_behind_it_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.mp3"
     path.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"#EXTM3U\n/etc/passwd\n")
