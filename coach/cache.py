@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import struct
 import sys
-import tempfile
 import threading
 import wave
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.atomic import write_atomic
+from coach.atomic import new_temp, remove_stale, write_atomic
 from coach.diagnostics import SpeechError
 from coach.speech import SpeechEngine, SpeechLine
 
@@ -29,6 +30,18 @@ CACHE_DIR_ENV = "COACH_CACHE_DIR"
 
 #: Lengths of clips as sessions use them, so a session starts without reading every clip.
 LENGTHS_FILE = "lengths.json"
+
+#: No real clip is larger: a line is at most 600 characters, and the longest found at the
+#: slowest rate (80 wpm) is 600 characters of flags, each spoken as its country's name:
+#: 20 MB, about 8 minutes. A file in the cache beyond this is discarded unread.
+CLIP_MAX_BYTES = 64 * 1024 * 1024
+#: lengths.json holds about 90 bytes a clip: this is some 180,000 clips.
+LENGTHS_MAX_BYTES = 16 * 1024 * 1024
+# Opening a FIFO without it does not return until a writer comes; for a regular file it
+# changes nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+# Hard links unsupported here: publish by rename instead of link.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
 
 # The key recipe's JSON (made once: json.dumps with options builds an encoder every call).
 _KEY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -52,9 +65,11 @@ class ClipCache:
     Each clip is a mono 16-bit PCM WAV with an extra `csum` chunk after `data` holding a
     sha256 of the key and everything between the RIFF header and that chunk. Python's `wave`
     module and audio tools read the file as usual; `load` checks sizes and checksum and renders
-    a clip again if anything is off. New clips are written to a temporary file in the same
-    directory and linked into place only when complete, so readers never see a torn clip; when
-    two processes render the same clip at once, the first one published wins and both use it.
+    a clip again if anything is off, and discards unread anything in the cache that is not a
+    regular file of a plausible size. New clips are written through `coach.atomic` (a
+    temporary file linked into place only when complete), so readers never see a torn clip;
+    when two processes render the same clip at once, the first one published wins and both use
+    it. `load` may be called from several threads at once.
     """
 
     def __init__(self, directory: Path, engine: SpeechEngine) -> None:
@@ -63,6 +78,8 @@ class ClipCache:
         self.hits = 0  # clips served from disk
         self.misses = 0  # clips rendered by the engine
         self.repairs = 0  # damaged clips found on disk (each also counts as a miss)
+        self._lock = threading.Lock()
+        self._swept = False  # stale temporary files removed (once, before the first write)
 
     def key(self, line: SpeechLine) -> str:
         parts = [
@@ -86,10 +103,7 @@ class ClipCache:
         """The lengths in samples that earlier runs recorded for clips as made by `recipe`
         (how the speech stage turns a stored clip into a session's: its rate and trimming),
         key -> length; empty if none were recorded or the record is unreadable."""
-        try:
-            table = json.loads((self.directory / LENGTHS_FILE).read_bytes()).get(recipe)
-        except (OSError, ValueError, AttributeError):
-            return {}
+        table = self._lengths_record().get(recipe)
         if not isinstance(table, dict):
             return {}
         return {k: v for k, v in table.items() if isinstance(v, int) and v >= 0}
@@ -98,16 +112,21 @@ class ClipCache:
         """Add `lengths` to the record. Best effort: a cache that cannot be written goes
         without (the clips are then read in full each time)."""
         path = self.directory / LENGTHS_FILE
-        try:
-            record = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            record = {}
-        if not isinstance(record, dict):
-            record = {}
+        record = self._lengths_record()
         table = record.get(recipe)
         record[recipe] = {**(table if isinstance(table, dict) else {}), **lengths}
         with contextlib.suppress(OSError):
+            self._sweep()
+            _clear_foreign(path)
             write_atomic(path, json.dumps(record, separators=(",", ":")).encode(), mode=0o644)
+
+    def _lengths_record(self) -> dict[str, Any]:
+        try:
+            data = read_bounded(self.directory / LENGTHS_FILE, LENGTHS_MAX_BYTES)
+            record = json.loads(data) if data is not None else {}
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
 
     def path(self, line: SpeechLine) -> Path:
         return self.path_for_key(self.key(line))
@@ -125,70 +144,127 @@ class ClipCache:
             clip = None
         else:
             if clip is None:
-                self.repairs += 1
+                self._count(repairs=1)
         if clip is not None:
-            self.hits += 1
+            self._count(hits=1)
             return clip
-        self.misses += 1
+        self._count(misses=1)
         return self._render(line, key, final)
+
+    def _count(self, hits: int = 0, misses: int = 0, repairs: int = 0) -> None:
+        with self._lock:  # `+=` on an attribute is not atomic across threads
+            self.hits += hits
+            self.misses += misses
+            self.repairs += repairs
+
+    def _sweep(self) -> None:
+        """Remove what runs killed while writing here left behind (once per cache object)."""
+        with self._lock:
+            if self._swept:
+                return
+            self._swept = True
+        remove_stale(self.directory)
 
     def _render(self, line: SpeechLine, key: str, final: Path) -> tuple[NDArray[Any], int]:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.directory, prefix=f".{key[:16]}.", suffix=".tmp")
+            self._sweep()
+            fd, spoken = new_temp(self.directory, final.name)  # what the engine writes
         except OSError as exc:
             raise CacheError(
                 f"cannot write to the clip cache directory {self.directory}: "
                 f"{exc.strerror or exc}; choose another one with --cache-dir or {CACHE_DIR_ENV}"
             ) from exc
         os.close(fd)
-        temp = Path(name)
         try:
-            self.engine.synthesize(line, temp)
-            samples, rate = read_engine_wav(temp)
-            data = encode_clip(samples, rate, key)
-            try:
-                with open(temp, "wb") as f:
-                    f.write(data)
-                _make_readable(temp)
-                return self._publish(temp, final, key, samples, rate)
-            except OSError as exc:
-                raise CacheError(
-                    f"cannot write the clip {final.name} in the clip cache directory "
-                    f"{self.directory}: {exc.strerror or exc}"
-                ) from exc
+            self.engine.synthesize(line, spoken)
+            samples, rate = read_engine_wav(spoken)
         finally:
             with contextlib.suppress(OSError):
-                temp.unlink()
+                spoken.unlink()
+        try:
+            return self._publish(final, key, encode_clip(samples, rate, key), (samples, rate))
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write the clip {final.name} in the clip cache directory "
+                f"{self.directory}: {exc.strerror or exc}"
+            ) from exc
 
     def _publish(
-        self, temp: Path, final: Path, key: str, samples: NDArray[Any], rate: int
+        self, final: Path, key: str, data: bytes, clip: tuple[NDArray[Any], int]
     ) -> tuple[NDArray[Any], int]:
-        """Put the complete clip at `temp` under `final`; return the clip that is there."""
-        try:
-            os.link(temp, final)  # atomic, and fails if another writer got there first
-        except FileExistsError:
-            existing = _read_or_none(final, key)
-            if existing is not None:
-                return existing  # first writer wins: every process uses the same clip
-            os.replace(temp, final)  # the clip there is damaged
-        except OSError:
-            os.replace(temp, final)  # no hard links on this file system
-        return samples, rate
+        """Put the complete clip `data` under `final`; return the clip that is there."""
+        for _ in range(3):
+            _clear_foreign(final)  # not a clip of ours: never written through, never kept
+            try:
+                write_atomic(final, data, mode=_clip_mode(), exclusive=True)
+                return clip
+            except FileExistsError:
+                existing = _read_or_none(final, key)
+                if existing is not None:
+                    return existing  # first writer wins: every process uses the same clip
+                with contextlib.suppress(OSError):
+                    os.unlink(final)  # damaged: make way for ours
+            except OSError as exc:
+                if exc.errno not in _NO_LINKS:
+                    raise
+                write_atomic(final, data, mode=_clip_mode())  # no hard links here
+                return clip
+        return clip  # something keeps its place (a directory): the session has its clip
+
+
+def read_bounded(path: Path, limit: int) -> bytes | None:
+    """The contents of the regular file at `path`, or None if it is anything else (a FIFO,
+    a device, a directory, a socket, a symbolic link to one of those) or larger than `limit`
+    bytes: what the file is, is known before a byte is read, and no read waits or runs on.
+
+    FileNotFoundError and PermissionError propagate; other errors mean None.
+    """
+    try:
+        if not (stat.S_ISREG(mode := os.lstat(path).st_mode) or stat.S_ISLNK(mode)):
+            return None
+        fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_CLOEXEC", 0))
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError:  # a loop of links, a socket, ...
+        return None
+    with os.fdopen(fd, "rb") as f:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > limit:
+            return None
+        data = f.read(limit + 1)  # the file may have grown since fstat
+    return data if len(data) <= limit else None
+
+
+def _clear_foreign(path: Path) -> None:
+    """Remove whatever is at `path` unless it is a regular file: a symbolic link (which
+    writing would follow), a FIFO, a device, an empty directory."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode):
+        return
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(mode):
+            os.rmdir(path)
+        else:
+            os.unlink(path)
 
 
 def read_clip(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
-    """A stored clip's samples and rate, or None if the file is damaged in any way.
+    """A stored clip's samples and rate, or None if the file is damaged in any way, is not a
+    regular file, or is larger than any clip (`CLIP_MAX_BYTES`).
 
     FileNotFoundError propagates; other read errors raise CacheError.
     """
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, CLIP_MAX_BYTES)
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise CacheError(f"cannot read the cached clip {path}: {exc.strerror or exc}") from exc
-    return decode_clip(data, key)
+    return decode_clip(data, key) if data is not None else None
 
 
 def _read_or_none(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
@@ -279,17 +355,15 @@ _umask_lock = threading.Lock()
 _umask: int | None = None
 
 
-def _make_readable(path: Path) -> None:
-    """mkstemp creates 0600 files; give clips the permissions a normal file would have."""
+def _clip_mode() -> int:
+    """The permissions of a new clip: those of any new file (0o666 less the umask), found
+    once, as reading the umask means setting it, which other threads must not see."""
     global _umask
-    if os.name != "posix":
-        return
     with _umask_lock:
         if _umask is None:
             _umask = os.umask(0o022)
             os.umask(_umask)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~_umask)
+        return 0o666 & ~_umask
 
 
 def default_cache_dir(

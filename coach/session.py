@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach import library, loader, nodes
 from coach.compiler import Overrides, compile_routine
-from coach.diagnostics import CoachError, Diagnostic, RoutineError
+from coach.diagnostics import CoachError, Diagnostic, Position, RoutineError
 from coach.plan import ClipInfo, Plan
 from coach.timeline import Timeline
 
@@ -85,9 +85,9 @@ def build(
     `Session.notes`, and a length out of reach raises `coach.fitting.FitError`.
     """
     from coach import cache as cache_module
-    from coach import speech
+    from coach.pyttsx3_engine import Pyttsx3Engine
 
-    engine = speech.Pyttsx3Engine()
+    engine = Pyttsx3Engine()
     overrides = overrides or Overrides()
     if overrides.voice is not None:
         engine.check_voice(overrides.voice)
@@ -150,7 +150,11 @@ class _Renderer:
         lines = plan.speech_lines()
         missing = [line for line in lines if line not in self.clips]
         if missing:
-            self.clips.update(speech.render_speech(missing, self.cache, SAMPLE_RATE, progress))
+            try:
+                rendered = speech.render_speech(missing, self.cache, SAMPLE_RATE, progress)
+            except speech.SpeechLineError as error:
+                raise error.at(first_position(plan, error.line)) from error
+            self.clips.update(rendered)
         for name in plan.sound_names():
             if name not in self.sound_lengths:
                 self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
@@ -166,6 +170,18 @@ class _Renderer:
         speech = ClipSamples(self.clips[line] for line in built.infos)
         files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
         return SourceBank(SAMPLE_RATE, speech=speech, files=files)
+
+
+def first_position(plan: Plan, line: SpeechLine) -> Position | None:
+    """Where the routine first asks for `line` to be spoken (an overlay without a position
+    of its own speaks for its segment's statement)."""
+    for segment in plan.segments:
+        if segment.line == line and segment.position is not None:
+            return segment.position
+        for overlay in segment.overlays:
+            if overlay.line == line and (overlay.position or segment.position) is not None:
+                return overlay.position or segment.position
+    return None
 
 
 @contextmanager

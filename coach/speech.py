@@ -1,19 +1,10 @@
-"""Speech stage: text-to-speech engines (pyttsx3 adapter) and rendering speech lines into clips."""
+"""Speech stage: speech lines, the engine interface, and rendering lines into clips."""
 
 from __future__ import annotations
 
-import contextlib
-import difflib
-import io
-import math
-import numbers
-import os
-import sys
 import threading
-import time
-import uuid
-import wave
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,21 +13,19 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.diagnostics import SpeechError
+from coach.diagnostics import Position, SpeechError
 
 if TYPE_CHECKING:
     from coach.cache import ClipCache
+    from coach.pyttsx3_engine import Pyttsx3Engine
+
+__all__ = ["Clip", "ClipSamples", "Pyttsx3Engine", "SpeechEngine", "SpeechLine", "SpeechLineError"]
+__all__ += ["Voice", "render_speech", "resample", "trim_silence"]
 
 #: Samples whose magnitude is below this count as digital silence when trimming (about -60 dBFS).
-DEFAULT_PITCH = 50  # espeak-ng's own default
 SILENCE_THRESHOLD = 32
 #: Silence kept before the first and after the last audible sample of a clip, in seconds.
 SILENCE_PAD_SECONDS = 0.030
-
-_INSTALL_HINT = (
-    "install espeak-ng (Debian/Ubuntu: sudo apt-get install espeak-ng; "
-    "Fedora: sudo dnf install espeak-ng)"
-)
 
 
 @dataclass(frozen=True)
@@ -90,9 +79,7 @@ class Clip:
                 assert self._load is not None
                 loaded = self._load()[: self.length]
                 if len(loaded) < self.length:
-                    loaded = np.concatenate(
-                        [loaded, np.zeros(self.length - len(loaded), np.int16)]
-                    )
+                    loaded = np.concatenate([loaded, np.zeros(self.length - len(loaded), np.int16)])
                 loaded.flags.writeable = False
                 self._samples = loaded
             return self._samples
@@ -132,286 +119,19 @@ class SpeechEngine(Protocol):
     def synthesize(self, line: SpeechLine, path: Path) -> None: ...
 
 
-# ---------------------------------------------------------------------------------------------
-# pyttsx3
+class SpeechLineError(SpeechError):
+    """Speaking one line failed: `line` is the line, `reason` what happened, `position` the
+    place in the routine that asks for it (the session fills it in, see `at`)."""
 
+    def __init__(self, line: SpeechLine, reason: str, position: Position | None = None) -> None:
+        super().__init__(f"{position}: {reason}" if position is not None else reason)
+        self.line = line
+        self.reason = reason
+        self.position = position
 
-class _Interrupted(SpeechError):
-    """pyttsx3 cancelled a clip (a stale stop request); trying again normally succeeds."""
-
-
-class _Backend:
-    """One live pyttsx3 engine (init is slow and espeak-ng can only be initialised once per
-    process), with the event plumbing needed to know when a clip is really finished."""
-
-    def __init__(self, driver: str) -> None:
-        try:
-            import pyttsx3
-        except ImportError as exc:
-            raise SpeechError(
-                f"the text-to-speech package pyttsx3 is not installed ({exc}); "
-                "install it with: pip install pyttsx3"
-            ) from exc
-        try:
-            # The espeak driver announces nothing on stdout at init, but be safe.
-            with contextlib.redirect_stdout(io.StringIO()):
-                self.engine: Any = pyttsx3.init(driver)
-            self.default_voice: str | None = self.engine.getProperty("voice")
-        except Exception as exc:  # missing library, broken driver, ...
-            hint = _INSTALL_HINT if driver == "espeak" else "check your system's speech engine"
-            raise SpeechError(
-                f"the text-to-speech engine (pyttsx3, driver {driver!r}) could not start: "
-                f"{exc}; {hint}"
-            ) from exc
-        self.driver = driver
-        self.pid = os.getpid()
-        self.finished = threading.Event()
-        self.completed = False
-        self.errors: list[BaseException] = []
-        self.engine.connect("finished-utterance", self._on_finished)
-        self.engine.connect("error", self._on_error)
-        self._espeak: Any = None
-        if driver == "espeak":
-            from pyttsx3.drivers import _espeak
-
-            self._espeak = _espeak
-        self._voices: list[Voice] | None = None
-        # A new pyttsx3 engine queues property changes until its first run loop; one empty
-        # loop (once espeak-ng has applied the driver's initial settings) makes later changes
-        # apply at once.
-        self.wait_idle(10.0)
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.engine.runAndWait()
-
-    def _on_finished(self, completed: bool = True, **_: object) -> None:
-        self.completed = bool(completed)
-        self.finished.set()
-
-    def _on_error(self, exception: BaseException | None = None, **_: object) -> None:
-        self.errors.append(exception if exception is not None else RuntimeError("unknown error"))
-
-    def voices(self) -> list[Voice]:
-        if self._voices is None:
-            found = []
-            for v in self.engine.getProperty("voices"):
-                languages = tuple(
-                    lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
-                    for lang in (getattr(v, "languages", None) or ())
-                )
-                found.append(Voice(id=str(v.id), name=str(v.name or v.id), languages=languages))
-            self._voices = found
-        return list(self._voices)
-
-    def wait_idle(self, timeout: float) -> None:
-        """Block until espeak-ng's worker thread has no command running.
-
-        pyttsx3's espeak driver runs espeak-ng asynchronously: `runAndWait` can return before a
-        long clip is written, and `runAndWait` cancels espeak-ng if it is still busy, which
-        silently drops a just-queued rate change. Waiting for idle around each clip avoids both.
-        """
-        if self._espeak is None:
-            return
-        deadline = time.monotonic() + timeout
-        while self._espeak.IsPlaying():
-            if time.monotonic() > deadline:
-                raise SpeechError("the text-to-speech engine did not finish (timed out)")
-            time.sleep(0.0005)
-
-    def render(
-        self, text: str, voice: str | None, rate: int, pitch: int | None, path: Path, timeout: float
-    ) -> None:
-        if os.getpid() != self.pid:
-            raise SpeechError(
-                "the text-to-speech engine was started in a parent process and cannot be used "
-                "after fork; start worker processes with the 'spawn' method"
-            )
-        self.finished.clear()
-        self.completed = False
-        self.errors.clear()
-        # pyttsx3's espeak driver prints "Audio saved to ..." with print() from espeak-ng's
-        # worker thread; redirecting sys.stdout until the clip is finished swallows it.
-        with contextlib.redirect_stdout(io.StringIO()):
-            self.wait_idle(timeout)
-            self.engine.setProperty("voice", voice if voice is not None else self.default_voice)
-            self.engine.setProperty("rate", rate)
-            self.engine.setProperty("volume", 1.0)
-            self.engine.setProperty("pitch", DEFAULT_PITCH if pitch is None else pitch)
-            self.wait_idle(timeout)
-            # One save_to_file per runAndWait: queued saves keep only the last one.
-            self.engine.save_to_file(text, str(path))
-            self.engine.runAndWait()
-            if self._espeak is None and path.exists():
-                pass  # the other drivers save synchronously
-            elif not self.finished.wait(timeout):
-                with contextlib.suppress(Exception):
-                    self.engine.stop()
-                raise SpeechError(f"the text-to-speech engine timed out saying {text!r}")
-            elif not self.completed:
-                raise _Interrupted(f"the text-to-speech engine was interrupted saying {text!r}")
-            self.wait_idle(timeout)
-        if self.errors:
-            raise SpeechError(f"the text-to-speech engine failed saying {text!r}: {self.errors[0]}")
-
-
-_BACKENDS: dict[str, _Backend] = {}
-_LOCK = threading.RLock()
-
-
-def _default_driver() -> str:
-    if sys.platform == "darwin":
-        return "nsss"
-    if sys.platform == "win32":
-        return "sapi5"
-    return "espeak"
-
-
-class Pyttsx3Engine:
-    """The pyttsx3 adapter (espeak-ng on Linux). pyttsx3 is imported on first use only, and one
-    pyttsx3 engine is shared by all instances in a process."""
-
-    def __init__(self, driver: str | None = None, timeout: float = 30.0) -> None:
-        self.driver = driver or _default_driver()
-        self.name = f"pyttsx3-{self.driver}"
-        self.timeout = timeout
-        self._version: str | None = None
-
-    def _backend(self) -> _Backend:
-        with _LOCK:
-            backend = _BACKENDS.get(self.driver)
-            if backend is None:
-                backend = _Backend(self.driver)
-                _BACKENDS[self.driver] = backend
-            return backend
-
-    def version(self) -> str:
-        """pyttsx3's version plus the speech library's, so upgrading either invalidates clips."""
-        if self._version is None:
-            from importlib import metadata
-
-            try:
-                pyttsx3_version = metadata.version("pyttsx3")
-            except metadata.PackageNotFoundError as exc:
-                raise SpeechError(
-                    "the text-to-speech package pyttsx3 is not installed; "
-                    "install it with: pip install pyttsx3"
-                ) from exc
-            if self.driver == "espeak":
-                try:
-                    from pyttsx3.drivers import _espeak
-                except Exception as exc:
-                    raise SpeechError(
-                        f"espeak-ng could not be loaded ({exc}); {_INSTALL_HINT}"
-                    ) from exc
-                info = _espeak.Info()
-                library = "espeak-ng " + (info.decode("utf-8", "replace") if info else "unknown")
-            else:
-                import platform
-
-                library = f"{self.driver} {platform.platform()}"
-            self._version = f"pyttsx3 {pyttsx3_version}; {library}"
-        return self._version
-
-    def voices(self) -> list[Voice]:
-        with _LOCK:
-            return self._backend().voices()
-
-    def resolve_voice(self, voice: str | None) -> str | None:
-        """The engine's id for `voice` (None means the default voice); SpeechError with a
-        did-you-mean when there is no such voice."""
-        if voice is None:
-            return None
-        voices = self.voices()
-        by_id = {v.id.lower(): v.id for v in voices}
-        found = by_id.get(voice.strip().lower())
-        if found is not None:
-            return found
-        raise SpeechError(_unknown_voice_message(voice, voices))
-
-    def check_voice(self, voice: str) -> None:
-        """SpeechError with a did-you-mean unless the engine has `voice`."""
-        self.resolve_voice(voice)
-
-    def synthesize(self, line: SpeechLine, path: Path) -> None:
-        """Write `line` as a WAV file at `path`.
-
-        The engine writes to a brand-new file name beside `path` (so a failed synthesis cannot
-        leave an older file looking like a result), which is checked and then renamed to `path`.
-        """
-        text = line.text.strip() if isinstance(line.text, str) else ""
-        if not text:
-            raise SpeechError(f"nothing to say: the speech text {line.text!r} is empty")
-        rate = _check_rate(line.rate)
-        path = Path(path)
-        directory = path.parent
-        if not directory.is_dir() or not os.access(directory, os.W_OK):
-            raise SpeechError(f"cannot write speech clips to {directory}: not a writable directory")
-        fresh = directory / f".{path.name}.{uuid.uuid4().hex}.tts.wav"
-        timeout = self.timeout + len(text) * 0.05
-        with _LOCK:
-            voice = self.resolve_voice(line.voice)
-            try:
-                try:
-                    self._backend().render(text, voice, rate, line.pitch, fresh, timeout)
-                except _Interrupted:
-                    self._backend().render(text, voice, rate, line.pitch, fresh, timeout)
-                _check_engine_wav(fresh, text)
-                os.replace(fresh, path)
-            except SpeechError:
-                raise
-            except Exception as exc:  # pyttsx3 raises plain RuntimeErrors and the like
-                raise SpeechError(
-                    f"the text-to-speech engine failed saying {text!r}: {exc}"
-                ) from exc
-            finally:
-                with contextlib.suppress(OSError):
-                    fresh.unlink()
-
-
-def _check_rate(rate: object) -> int:
-    if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
-        value = float(rate)
-        if math.isfinite(value) and round(value) > 0:
-            return round(value)
-    raise SpeechError(f"speech rate must be a positive number of words per minute, not {rate!r}")
-
-
-def _check_engine_wav(path: Path, text: str) -> None:
-    """The engine's output exists, is a readable WAV and holds at least one frame."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise SpeechError(f"the text-to-speech engine wrote no audio for {text!r}") from None
-    if size <= 44:
-        raise SpeechError(f"the text-to-speech engine wrote an empty clip for {text!r}")
-    try:
-        with wave.open(str(path), "rb") as w:
-            frames = w.getnframes()
-    except (wave.Error, EOFError, OSError) as exc:
-        raise SpeechError(
-            f"the text-to-speech engine wrote an unreadable clip for {text!r}: {exc}"
-        ) from exc
-    if frames <= 0:
-        raise SpeechError(f"the text-to-speech engine wrote an empty clip for {text!r}")
-
-
-def _unknown_voice_message(voice: str, voices: list[Voice]) -> str:
-    wanted = voice.strip().lower()
-    ids = [v.id for v in voices]
-    suggestions: list[str] = []
-    # "en-us" -> "gmw/en-us"; "English (America)" -> "gmw/en-us"
-    for v in voices:
-        if v.id.lower().rsplit("/", 1)[-1] == wanted or v.name.lower() == wanted:
-            suggestions.append(v.id)
-    lowered = {i.lower(): i for i in ids}
-    for match in difflib.get_close_matches(wanted, list(lowered), n=3, cutoff=0.6):
-        if lowered[match] not in suggestions:
-            suggestions.append(lowered[match])
-    message = f"unknown voice {voice!r}"
-    if suggestions:
-        quoted = " or ".join(repr(s) for s in suggestions[:3])
-        return f"{message}; did you mean {quoted}?"
-    examples = ", ".join(repr(i) for i in sorted(ids)[:5])
-    return f"{message}; {len(ids)} voices are installed, for example {examples}"
+    def at(self, position: Position | None) -> SpeechLineError:
+        """The same error, said of `position`."""
+        return SpeechLineError(self.line, self.reason, position)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,33 +177,107 @@ def render_speech(
     """Resolve every unique line to a clip through `cache` (synthesizing each at most once).
 
     Clips are mono int16 at `sample_rate` (resampled only if the engine's rate differs), with
-    leading and trailing silence trimmed to `SILENCE_PAD_SECONDS`. `progress(done, total)` is
-    called once per unique line after it is resolved, with done = 1..total.
+    leading and trailing silence trimmed to `SILENCE_PAD_SECONDS`. Lines missing from the
+    cache are rendered in parallel, one thread (and so at most one speech worker) per core.
+    `progress(done, total)` is called in the caller's thread once per unique line after it is
+    resolved, with done = 1..total. A line that cannot be spoken raises `SpeechLineError`.
     """
     unique = list(dict.fromkeys(lines))
     total = len(unique)
     recipe = f"{sample_rate} Hz, trimmed at {SILENCE_THRESHOLD} to {SILENCE_PAD_SECONDS} s"
     known = cache.known_lengths(recipe)
-    found: dict[str, int] = {}
     clips: dict[SpeechLine, Clip] = {}
-    for done, line in enumerate(unique, start=1):
+    missing: list[SpeechLine] = []
+    for line in unique:
         key = cache.key(line)
         length = known.get(key)
         if length is not None and cache.has(key):
             clips[line] = Clip(key, length, load=partial(_session_clip, cache, line, sample_rate))
+            if progress is not None:
+                progress(len(clips), total)
         else:
-            samples = _session_clip(cache, line, sample_rate)
-            samples.flags.writeable = False
-            clips[line] = Clip(key, len(samples), samples=samples)
-            found[key] = len(samples)
+            missing.append(line)
+    found: dict[str, int] = {}
+
+    def resolved(line: SpeechLine, samples: NDArray[Any]) -> None:
+        samples.flags.writeable = False
+        clip = clips[line] = Clip(cache.key(line), len(samples), samples=samples)
+        found[clip.key] = clip.length
         if progress is not None:
-            progress(done, total)
+            progress(len(clips), total)
+
+    if missing:
+        _render_missing(missing, cache, sample_rate, resolved)
     if found:
         cache.record_lengths(recipe, found)
     return clips
+
+
+def _render_missing(
+    lines: list[SpeechLine],
+    cache: ClipCache,
+    sample_rate: int,
+    resolved: Callable[[SpeechLine, NDArray[Any]], None],
+) -> None:
+    """Read or render each of `lines`, calling `resolved` in this thread as each is done.
+
+    Whatever way this ends, no worker outlives it: on success they end once idle, and on an
+    error or interrupt they are killed at once, so no thread waits for a line nobody wants.
+    """
+    from coach import synthesis
+
+    abandoned = threading.Event()
+    threads = min(synthesis.worker_count(), len(lines))
+    try:
+        if threads == 1:
+            for line in lines:
+                resolved(line, _fresh_clip(cache, line, sample_rate, abandoned))
+            return
+        executor = ThreadPoolExecutor(threads, thread_name_prefix="coach-speech")
+        try:
+            futures = {
+                executor.submit(_fresh_clip, cache, line, sample_rate, abandoned): line
+                for line in lines
+            }
+            for future in as_completed(futures):
+                resolved(futures[future], future.result())
+        except BaseException:
+            abandoned.set()
+            synthesis.stop_all()
+            raise
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+    finally:
+        synthesis.release_all()
+
+
+def _fresh_clip(
+    cache: ClipCache, line: SpeechLine, sample_rate: int, abandoned: threading.Event
+) -> NDArray[Any]:
+    """`_session_clip` for `render_speech`: an engine's failure is said of its line."""
+    from coach.cache import CacheError
+
+    if abandoned.is_set():  # another line failed: do not start this one
+        raise SpeechLineError(line, "not spoken: rendering was abandoned")
+    try:
+        return _session_clip(cache, line, sample_rate)
+    except (CacheError, SpeechLineError):
+        raise
+    except SpeechError as exc:
+        raise SpeechLineError(line, str(exc)) from exc
 
 
 def _session_clip(cache: ClipCache, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
     """The clip of `line` as a session uses it: at `sample_rate`, silence trimmed."""
     samples, rate = cache.load(line)
     return trim_silence(resample(samples, rate, sample_rate), sample_rate)
+
+
+def __getattr__(name: str) -> Any:
+    # `from coach.speech import Pyttsx3Engine` keeps working now that the adapter has a
+    # module of its own (coach.pyttsx3_engine), without this module importing it eagerly.
+    if name == "Pyttsx3Engine":
+        from coach.pyttsx3_engine import Pyttsx3Engine
+
+        return Pyttsx3Engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
