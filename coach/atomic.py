@@ -8,10 +8,12 @@ run killed with SIGKILL leaves files that a later run can recognise as its own a
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +25,19 @@ TEMP_SUFFIX = ".coach-tmp"
 #: was killed: no live run goes that long without writing to its temporary file.
 STALE_SECONDS = 10 * 60
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX) + "$", re.DOTALL)
+#: The longest file name most file systems take, in bytes. A temporary name adds 24 bytes to
+#: the target's, so a long (but valid) target name is shortened in its temporary name.
+NAME_MAX = 255
+_TEMP_EXTRA = len(".." + "0" * 12 + TEMP_SUFFIX)
+# link(2) fails with these where the file system has no hard links (FAT, some FUSE mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+_umask_lock = threading.Lock()
 
 
 def temp_name(name: str) -> str:
     """A fresh temporary file name for a file named `name`, in coach's own naming."""
+    while name and len(os.fsencode(name)) > NAME_MAX - _TEMP_EXTRA:
+        name = name[:-1]
     return f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
 
 
@@ -61,9 +72,23 @@ def default_mode(target: Path) -> int:
         found = target.stat()
         if stat.S_ISREG(found.st_mode):
             return stat.S_IMODE(found.st_mode)
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask. Linux shows it in /proc; elsewhere reading it means setting it
+    for a moment, so that is done under a lock (other threads of coach may be making files)."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii", errors="replace") as status,
+    ):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _umask_lock:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return umask
 
 
 @dataclass
@@ -100,8 +125,7 @@ def atomic_write(
             os.fsync(file.fileno())
         _fsync_path(temp)  # what was written to `temp` by name (ffmpeg) reaches the disk too
         if exclusive:
-            os.link(temp, target)  # fails if the target exists: atomic no-clobber
-            os.unlink(temp)
+            _publish_exclusive(temp, target)
         else:
             os.replace(temp, target)
     except BaseException:
@@ -137,6 +161,26 @@ def remove_stale(directory: Path, older_than: float = STALE_SECONDS) -> int:
                 os.unlink(entry.path)
                 removed += 1
     return removed
+
+
+def _publish_exclusive(temp: Path, target: Path) -> None:
+    """Put `temp` in place as `target` unless something is there: FileExistsError then."""
+    try:
+        os.link(temp, target)  # fails if the target exists: atomic no-clobber
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # No hard links here: claim the name with an empty file (O_EXCL, so still first
+        # writer wins), then rename over our own claim. A reader may see it empty meanwhile.
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise
+    else:
+        os.unlink(temp)
 
 
 def _fsync_path(path: Path) -> None:

@@ -1,45 +1,33 @@
-"""Export a timeline to MP3/OGG (streamed through ffmpeg) or WAV, atomically."""
+"""Export a timeline to MP3/OGG (streamed through ffmpeg) or WAV: to a file, atomically, or
+to a pipe such as standard output."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import select
 import stat
-import struct
 import subprocess
 import tempfile
-import wave
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
+from coach.atomic import AtomicFile, atomic_write, new_temp, remove_stale
 from coach.diagnostics import ExportError
+from coach.encoding import ffmetadata as ffmetadata
+from coach.encoding import ffmpeg_command as ffmpeg_command
+from coach.encoding import mp3_encoder_args as mp3_encoder_args
+from coach.encoding import wav_header as wav_header
 from coach.mixer import SourceBank, mix_blocks
-from coach.timeline import Chapter, Timeline
+from coach.timeline import Timeline
 
 FORMATS = ("mp3", "wav", "ogg")
 DEFAULT_FORMAT = "mp3"
 EXPORT_BLOCK_SIZE = 65536
-# ffmpeg reads the PCM as a WAV stream in packets of this many bytes. With two inputs (the
-# audio and the ffmetadata file) ffmpeg 5 hands every packet between threads; its default
-# 4 KB packets made that hand-off cost more than the encoding itself.
-PIPE_PACKET_BYTES = 65536
-TAG_ARTIST = "coach"
-TAG_ALBUM = "coach"
 
 Progress = Callable[[int, int], None]
-
-
-def mp3_encoder_args() -> list[str]:
-    """ffmpeg output options for MP3: LAME VBR quality 4 (22 kHz mono: about 24 kbit/s on
-    a real session, at most ~40 for dense sound; an 11-minute session is 2 MB), ID3v2.3
-    tags with CHAP/CTOC chapters, and a Xing/LAME header (exact duration, gapless)."""
-    return ["-c:a", "libmp3lame", "-q:a", "4", "-id3v2_version", "3", "-write_xing", "1"]
-
-
-def ogg_encoder_args() -> list[str]:
-    """ffmpeg output options for Ogg Vorbis (quality 4)."""
-    return ["-c:a", "libvorbis", "-q:a", "4"]
 
 
 def format_for(path: Path, fmt: str | None = None) -> str:
@@ -72,6 +60,8 @@ def check_target(
     chosen = format_for(path, fmt)
     if suffix and suffix != chosen:
         raise ExportError(f"cannot write {path} as {chosen}: its name says .{suffix}")
+    if "\0" in str(path):
+        raise ExportError(f"cannot write {str(path)!r}: a file name cannot hold a NUL character")
     real = Path(os.path.realpath(path))
     try:
         found = real.stat()
@@ -113,45 +103,71 @@ def export(
 ) -> Path:
     """Write the session to `path` (see `check_target`) and return `path`.
 
-    The audio goes to a hidden temporary file beside the file written, which replaces it
-    only once it is complete: a failed or interrupted export leaves any existing file
-    untouched.
+    The audio goes to a hidden temporary file beside the file written (coach.atomic), which
+    replaces it only once it is complete: a failed or interrupted export leaves any existing
+    file untouched and no temporary file behind. Temporary files that killed runs left in
+    that directory are removed first. A write error (a full disk, say) is an ExportError
+    naming the file and the reason.
     """
     given = Path(path)
     path, fmt = check_target(given, fmt, inputs)
-    ffmpeg = None
-    if fmt != "wav":
-        from coach.soundfile import find_ffmpeg
-
-        ffmpeg = find_ffmpeg()
-    mode = _file_mode(path)
-    directory = path.parent
+    ffmpeg = _ffmpeg_for(fmt)
+    remove_stale(path.parent)
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {_reason(exc, directory)}") from exc
-    temp = Path(temp_name)
-    try:
-        os.fchmod(fd, mode)
-        if ffmpeg is None:
-            with os.fdopen(fd, "wb") as out:
-                fd = -1
-                _write_wav(timeline, _blocks(timeline, bank, progress), out)
-                out.flush()
-                os.fsync(out.fileno())
-        else:
-            os.close(fd)
-            fd = -1
-            _encode(ffmpeg, fmt, timeline, _blocks(timeline, bank, progress), temp, path)
-            _fsync(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+        with atomic_write(path) as out:
+            if ffmpeg is None:
+                _write_wav(timeline, _blocks(timeline, bank, progress), out.file, str(given))
+            else:
+                _encode_file(ffmpeg, fmt, timeline, _blocks(timeline, bank, progress), out, given)
+    except OSError as exc:  # making, flushing or renaming the temporary file
+        raise ExportError(f"cannot write {given}: {_reason(exc, path.parent)}") from None
     return given
+
+
+def export_stream(
+    timeline: Timeline,
+    bank: SourceBank,
+    fd: int,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> str:
+    """Write the session to the open file descriptor `fd` (a pipe, usually standard output)
+    as `fmt` (default mp3); returns the format written.
+
+    Nothing is ever sought back to. WAV's header is known up front (the session's length
+    is). MP3 is encoded at a constant bitrate, since the Xing header a VBR file needs for its
+    duration can only be written by seeking back (ffmpeg leaves it out); the stream lacks
+    only the LAME gapless info, so decoders play about 50 ms of encoder delay first. Ogg
+    needs no seeking. StreamClosed if the reader goes away; ExportError for other errors.
+    """
+    fmt = format_for(Path(), fmt)
+    ffmpeg = _ffmpeg_for(fmt)
+    blocks = _blocks(timeline, bank, progress)
+    if ffmpeg is None:
+        _write_wav(timeline, blocks, _FdWriter(fd), STDOUT_NAME)
+        return fmt
+    directory = Path(tempfile.gettempdir())
+    remove_stale(directory)
+    with _metadata_file(directory, "stream", timeline, fmt) as meta:
+        command = ffmpeg_command(ffmpeg, fmt, meta, None)
+        _run_ffmpeg(command, timeline, blocks, STDOUT_NAME, stdout=fd)
+    return fmt
+
+
+class StreamClosed(ExportError):
+    """The reader of a streamed export went away (`coach export -o - | head -c 100`)."""
+
+
+STDOUT_NAME = "standard output"
+
+
+def _ffmpeg_for(fmt: str) -> str | None:
+    """ffmpeg's path for MP3 and Ogg (ExportError if it is missing); None for WAV."""
+    if fmt == "wav":
+        return None
+    from coach.soundfile import find_ffmpeg
+
+    return find_ffmpeg()
 
 
 def _blocks(timeline: Timeline, bank: SourceBank, progress: Progress | None) -> Iterator[bytes]:
@@ -159,45 +175,101 @@ def _blocks(timeline: Timeline, bank: SourceBank, progress: Progress | None) -> 
     done = 0
     if progress is not None:
         progress(0, total)
-    for block in mix_blocks(timeline, bank, EXPORT_BLOCK_SIZE):
+    mixed = iter(mix_blocks(timeline, bank, EXPORT_BLOCK_SIZE))
+    while True:
+        try:
+            block = next(mixed, None)
+        except OSError as exc:  # a sound or clip file the mix reads; not the output's fault
+            raise ExportError(f"cannot make the session's audio: {exc}") from None
+        if block is None:
+            return
         yield block.astype("<i2", copy=False).tobytes()
         done += len(block)
         if progress is not None:
             progress(done, total)
 
 
-def _write_wav(timeline: Timeline, blocks: Iterator[bytes], out: IO[bytes]) -> None:
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(timeline.sample_rate)
-        wav.setnframes(timeline.length)  # header right from the start; no patching needed
-        for data in blocks:
-            wav.writeframesraw(data)
+class _FdWriter:
+    """Unbuffered writes to a file descriptor, all of each piece."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        return len(data)
 
 
-def _encode(
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def _write_wav(timeline: Timeline, blocks: Iterator[bytes], out: _Writable, name: str) -> None:
+    """The header (the length is known, so it is right from the start), then the samples.
+    A write error is an ExportError naming `name`; the sources' own errors pass through."""
+    try:
+        out.write(wav_header(timeline.sample_rate, timeline.length))
+    except OSError as exc:
+        raise _write_error(exc, name) from None
+    for data in blocks:
+        try:
+            out.write(data)
+        except OSError as exc:
+            raise _write_error(exc, name) from None
+
+
+def _write_error(exc: OSError, name: str) -> ExportError:
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        return StreamClosed(f"cannot write {name}: the reader closed it")
+    return ExportError(f"cannot write {name}: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def _metadata_file(directory: Path, name: str, timeline: Timeline, fmt: str) -> Iterator[Path]:
+    """The ffmetadata file, named as coach's temporary files are (coach.atomic), so that one
+    a killed run leaves is removed like the others; removed when the block ends."""
+    fd, path = new_temp(directory, f"{name}.ffmeta")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as meta:
+            meta.write(ffmetadata(timeline, fmt))
+        yield path
+    finally:
+        _unlink_quietly(path)
+
+
+def _encode_file(
     ffmpeg: str,
     fmt: str,
     timeline: Timeline,
     blocks: Iterator[bytes],
-    temp: Path,
-    target: Path,
+    out: AtomicFile,
+    name: Path,
 ) -> None:
-    """Stream the blocks into ffmpeg as a WAV stream; ffmpeg writes `temp`. ExportError if
-    it fails (its error output, drained to a temporary file, ends the message)."""
+    """Encode into the temporary file `out.temp`, which ffmpeg writes by name."""
     with contextlib.ExitStack() as stack:
-        meta = stack.enter_context(
-            tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".ffmeta", delete=False)
-        )
-        stack.callback(_unlink_quietly, Path(meta.name))
-        meta.write(ffmetadata(timeline, fmt))
-        meta.close()
-        errors = stack.enter_context(tempfile.TemporaryFile())
-        command = ffmpeg_command(ffmpeg, fmt, Path(meta.name), temp)
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
-        )
+        try:
+            meta = stack.enter_context(
+                _metadata_file(out.target.parent, out.target.name, timeline, fmt)
+            )
+        except OSError as exc:  # beside the target: a full disk says so here already
+            raise _write_error(exc, str(name)) from None
+        command = ffmpeg_command(ffmpeg, fmt, meta, out.temp)
+        _run_ffmpeg(command, timeline, blocks, str(name), stdout=subprocess.DEVNULL)
+
+
+def _run_ffmpeg(
+    command: list[str], timeline: Timeline, blocks: Iterator[bytes], name: str, stdout: int
+) -> None:
+    """Stream the blocks into ffmpeg as a WAV stream. ExportError if it fails (the reason
+    from its error output, drained to a temporary file); StreamClosed if its output's
+    reader went away. Any exception here, KeyboardInterrupt included, kills ffmpeg first."""
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=stdout, stderr=errors)
+        except OSError as exc:
+            raise ExportError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
         assert process.stdin is not None
         try:
             try:
@@ -215,106 +287,36 @@ def _encode(
         finally:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        if code != 0:
-            raise ExportError(
-                f"ffmpeg failed writing {target} (exit status {code}): {_tail(errors)}"
-            )
+        log = _tail(errors)
+        if code != 0 or any(reason in log for reason in _WRITE_ERRORS):
+            raise _ffmpeg_error(code, log, name, stdout)
 
 
-def ffmpeg_command(ffmpeg: str, fmt: str, meta: Path, out: Path) -> list[str]:
-    """A WAV stream (s16le mono) on stdin + an ffmetadata file -> `out` in format `fmt`."""
-    encoder = mp3_encoder_args() if fmt == "mp3" else ogg_encoder_args()
-    return [
-        ffmpeg,
-        *("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"),
-        *("-f", "wav", "-max_size", str(PIPE_PACKET_BYTES), "-i", "pipe:0"),
-        *("-f", "ffmetadata", "-i", _ffmpeg_file(meta)),
-        *("-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"),
-        *encoder,
-        *("-f", fmt, _ffmpeg_file(out)),
-    ]
+# What ffmpeg says when its output cannot be written: a failure even if it exits with 0.
+_WRITE_ERRORS = [
+    os.strerror(number) for number in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+]
 
 
-def _ffmpeg_file(path: Path) -> str:
-    """A path ffmpeg cannot mistake for an option or a protocol ("a:b.mp3")."""
-    return "file:" + str(Path(path).absolute())
+def _ffmpeg_error(code: int, log: str, name: str, stdout: int) -> ExportError:
+    """One message for a failed ffmpeg: the plain reason when its log names a write error
+    everyone knows ("No space left on device"), else its exit status and last words."""
+    if stdout >= 0 and (_reader_gone(stdout) or os.strerror(errno.EPIPE) in log):
+        return StreamClosed(f"cannot write {name}: the reader closed it")
+    for reason in _WRITE_ERRORS:
+        if reason in log:
+            return ExportError(f"cannot write {name}: {reason}")
+    return ExportError(f"cannot write {name}: ffmpeg failed (exit status {code}): {log}")
 
 
-def wav_header(sample_rate: int, frames: int) -> bytes:
-    """The 44-byte header of a 16-bit mono PCM WAV stream of `frames` samples."""
-    data = min(frames * 2, 0xFFFFFFFF - 36)
-    return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        *(b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16),
-        *(b"data", data),
-    )
-
-
-def ffmetadata(timeline: Timeline, fmt: str = "mp3") -> str:
-    """The ffmetadata file for the tags and chapters (empty chapters are left out).
-
-    MP3 gets [CHAPTER] sections, which ffmpeg writes as ID3 CHAP/CTOC frames; Ogg gets
-    the CHAPTERnnn/CHAPTERnnnNAME Vorbis comments, since ffmpeg does not write Ogg chapters.
-    """
-    lines = [";FFMETADATA1"]
-    if timeline.title:
-        lines.append(f"title={_escape(timeline.title)}")
-    lines += [f"artist={_escape(TAG_ARTIST)}", f"album={_escape(TAG_ALBUM)}"]
-    chapters = exported_chapters(timeline)
-    if fmt == "ogg":
-        for number, chapter in enumerate(chapters, start=1):
-            lines.append(f"CHAPTER{number:03d}={_clock(chapter.start, timeline.sample_rate)}")
-            lines.append(f"CHAPTER{number:03d}NAME={_escape(chapter.name)}")
-    else:
-        for chapter in chapters:
-            lines += [
-                "",
-                "[CHAPTER]",
-                f"TIMEBASE=1/{timeline.sample_rate}",
-                f"START={chapter.start}",
-                f"END={chapter.end}",
-                f"title={_escape(chapter.name)}",
-            ]
-    return "\n".join(lines) + "\n"
-
-
-def exported_chapters(timeline: Timeline) -> list[Chapter]:
-    """The chapters written to the file: clipped to the session, non-empty ones only."""
-    out = []
-    for chapter in timeline.chapters:
-        start = min(max(chapter.start, 0), timeline.length)
-        end = min(max(chapter.end, start), timeline.length)
-        if end > start:
-            out.append(Chapter(chapter.name, start, end))
-    return out
-
-
-def _escape(value: str) -> str:
-    value = " ".join(value.splitlines())
-    for char in ("\\", "=", ";", "#"):
-        value = value.replace(char, "\\" + char)
-    return value
-
-
-def _clock(samples: int, sample_rate: int) -> str:
-    millis = int(round(samples * 1000 / sample_rate))
-    seconds, millis = divmod(millis, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-
-
-def _file_mode(path: Path) -> int:
-    """Keep the mode of the file being replaced; a new file gets 0o666 minus the umask."""
+def _reader_gone(fd: int) -> bool:
+    """Whether `fd` is a pipe or socket whose reading end is closed (poll says POLLERR)."""
     try:
-        existing = path.stat()
-        if stat.S_ISREG(existing.st_mode):
-            return stat.S_IMODE(existing.st_mode)
-    except OSError:
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no poll() (Windows), or a closed fd
+        return False
 
 
 def _reason(exc: OSError, directory: Path) -> str:
@@ -334,14 +336,6 @@ def _tail(log: IO[bytes], limit: int = 2000) -> str:
     log.seek(max(0, size - limit))
     text = log.read().decode("utf-8", "replace").strip()
     return text or "no error output"
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink_quietly(path: Path) -> None:

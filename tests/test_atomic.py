@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from coach.atomic import (
     STALE_SECONDS,
     atomic_write,
+    current_umask,
     is_temp_name,
     remove_stale,
     temp_name,
@@ -78,3 +80,38 @@ def test_remove_stale_removes_old_leftovers_only(tmp_path: Path) -> None:
     os.utime(mine, (past, past))
     assert remove_stale(tmp_path) == 1
     assert sorted(os.listdir(tmp_path)) == sorted([fresh.name, mine.name])
+
+
+def test_a_long_but_valid_name_gets_a_shortened_temporary_name(tmp_path: Path) -> None:
+    """A name of 240 bytes is valid; its temporary name must be too (at most 255 bytes)."""
+    target = tmp_path / ("x" * 240)
+    assert len(temp_name(target.name)) <= 255 and is_temp_name(temp_name(target.name))
+    write_atomic(target, b"data")
+    assert target.read_bytes() == b"data"
+    assert os.listdir(tmp_path) == [target.name]
+
+
+def test_exclusive_works_where_there_are_no_hard_links(tmp_path, monkeypatch) -> None:
+    """FAT file systems (a USB stick) refuse link(2) with EPERM: exclusive publishing then
+    claims the name with O_EXCL, and still never overwrites."""
+
+    def no_links(*args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "new.routine"
+    write_atomic(target, b"first", exclusive=True)
+    assert target.read_bytes() == b"first"
+    with pytest.raises(FileExistsError):
+        write_atomic(target, b"second", exclusive=True)
+    assert target.read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["new.routine"]
+
+
+def test_a_new_file_gets_the_umask_s_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        assert current_umask() == 0o077
+        assert write_atomic(tmp_path / "a", b"x").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
