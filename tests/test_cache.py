@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,17 @@ import pytest
 from helpers import CountingEngine
 
 import coach.cache as cache_module
-from coach.cache import CacheError, ClipCache, decode_clip, default_cache_dir
+from coach.atomic import temp_name
+from coach.cache import (
+    CLIP_MAX_BYTES,
+    LENGTHS_FILE,
+    LENGTHS_MAX_BYTES,
+    CacheError,
+    ClipCache,
+    decode_clip,
+    default_cache_dir,
+    read_bounded,
+)
 from coach.diagnostics import CoachError, SpeechError
 from coach.speech import Pyttsx3Engine, SpeechEngine, SpeechLine
 
@@ -357,3 +370,174 @@ def test_default_cache_dir_falls_back_to_dot_cache(
 
 def test_cache_error_is_a_speech_error() -> None:
     assert issubclass(CacheError, SpeechError)
+
+
+# --- hostile cache contents ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fail, instead of hanging the test run, if the block takes longer than `seconds`."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def plant(cache: ClipCache, make) -> Path:
+    """Put something that is not a clip where the clip of LINE belongs."""
+    cache.directory.mkdir(parents=True, exist_ok=True)
+    path = cache.path(LINE)
+    make(path)
+    return path
+
+
+def is_clip(path: Path, key: str) -> bool:
+    """A regular file (not a link to one) holding the intact clip of `key`."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    return decode_clip(path.read_bytes(), key) is not None
+
+
+def sparse(size: int):
+    """Makes a file of `size` bytes that takes no room on disk."""
+
+    def make(path: Path) -> None:
+        with open(path, "wb") as f:
+            f.truncate(size)
+
+    return make
+
+
+HOSTILE = {
+    "fifo": os.mkfifo,
+    "dev-zero": lambda path: path.symlink_to("/dev/zero"),
+    "empty-directory": Path.mkdir,
+    "huge-file": sparse(CLIP_MAX_BYTES + 1),
+}
+
+
+@pytest.mark.parametrize("make", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_cache_entry_that_is_no_clip_is_discarded_and_rendered_again(
+    cache: ClipCache, engine: CountingEngine, make
+) -> None:
+    path = plant(cache, make)
+    with within(20):
+        samples, rate = cache.load(LINE)
+    assert (cache.hits, cache.misses, cache.repairs, len(engine.calls)) == (0, 1, 1, 1)
+    assert is_clip(path, cache.key(LINE))
+    assert len(samples) > rate // 4
+
+
+def test_a_directory_full_of_files_at_a_clip_s_place_still_gives_the_clip(
+    cache: ClipCache,
+) -> None:
+    path = plant(cache, Path.mkdir)
+    (path / "keep.txt").write_text("not ours")
+    with within(20):
+        samples, rate = cache.load(LINE)
+    assert len(samples) > rate // 4
+    assert (path / "keep.txt").read_text() == "not ours"
+
+
+def test_has_does_not_count_a_fifo_as_a_clip(cache: ClipCache) -> None:
+    plant(cache, os.mkfifo)
+    with within(5):
+        assert not cache.has(cache.key(LINE))
+
+
+def test_a_clip_linked_to_a_file_elsewhere_is_never_written_through(
+    tmp_path: Path, cache: ClipCache
+) -> None:
+    elsewhere = tmp_path / "elsewhere" / "victim.wav"
+    elsewhere.parent.mkdir()
+    path = plant(cache, lambda p: p.symlink_to(elsewhere))  # dangling: writing would create it
+    cache.load(LINE)
+    assert not elsewhere.exists()
+    assert is_clip(path, cache.key(LINE))
+
+
+def test_read_bounded_reads_nothing_from_a_file_over_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big"
+    path.write_bytes(b"x" * 101)
+    assert read_bounded(path, 100) is None
+    assert read_bounded(path, 101) == b"x" * 101
+
+
+def test_no_real_clip_comes_near_the_size_bound() -> None:
+    # 600 characters (the language's bound) at the slowest rate, 80 wpm, for minutes of
+    # speech: the worst text found here speaks 20 MB.
+    eight_minutes = 8 * 60 * 22050 * 2
+    assert 3 * eight_minutes < CLIP_MAX_BYTES
+
+
+LENGTHS_HOSTILE = {
+    "fifo": os.mkfifo,
+    "dev-zero": lambda path: path.symlink_to("/dev/zero"),
+    "huge-file": sparse(LENGTHS_MAX_BYTES + 1),
+}
+
+
+@pytest.mark.parametrize("make", LENGTHS_HOSTILE.values(), ids=LENGTHS_HOSTILE.keys())
+def test_a_lengths_record_that_is_no_record_is_ignored_and_replaced(cache: ClipCache, make) -> None:
+    cache.directory.mkdir(parents=True)
+    path = cache.directory / LENGTHS_FILE
+    make(path)
+    with within(10):
+        assert cache.known_lengths("recipe") == {}
+        cache.record_lengths("recipe", {"abc": 1})
+        assert cache.known_lengths("recipe") == {"abc": 1}
+    assert path.is_file() and not path.is_symlink()
+
+
+# --- temporary files -------------------------------------------------------------------------
+
+
+def test_rendering_removes_stale_temporary_files_of_killed_runs(cache: ClipCache) -> None:
+    cache.directory.mkdir(parents=True)
+    stale = cache.directory / temp_name("0123.wav")
+    live = cache.directory / temp_name("4567.wav")  # another run writing right now
+    mine = cache.directory / ".notes.tmp"  # not coach's naming: never touched
+    for path in (stale, live, mine):
+        path.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    os.utime(mine, (an_hour_ago, an_hour_ago))
+    cache.load(LINE)
+    assert not stale.exists()
+    assert live.exists() and mine.exists()
+
+
+def test_a_hit_writes_nothing_and_removes_nothing(cache: ClipCache) -> None:
+    cache.load(LINE)
+    stale = cache.directory / temp_name("0123.wav")
+    stale.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 3600,) * 2)
+    ClipCache(cache.directory, cache.engine).load(LINE)
+    assert stale.exists()
+
+
+class ExplodingEngine(CountingEngine):
+    """Writes half a file where it was told to, then fails: a run stopped mid-clip."""
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        super().synthesize(line, path)
+        with open(path, "r+b") as f:
+            f.truncate(1000)
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_mid_clip_leaves_no_clip_and_no_temporary_file(
+    tmp_path: Path, real_engine: Pyttsx3Engine
+) -> None:
+    cache = ClipCache(tmp_path, ExplodingEngine(real_engine))
+    with pytest.raises(KeyboardInterrupt):
+        cache.load(LINE)
+    assert files(tmp_path) == []

@@ -357,3 +357,23 @@ def test_a_recorded_clip_missing_on_disk_is_rendered_at_once(
     cache.path(line()).unlink()
     render_speech([line()], ClipCache(tmp_path, counting), RATE)
     assert len(counting.calls) == 2
+
+
+LISTING = """
+import sys, subprocess
+def refuse(*args, **kwargs):
+    raise AssertionError("listing voices started a process")
+subprocess.Popen = refuse
+from coach.speech import Pyttsx3Engine
+engine = Pyttsx3Engine()
+print(len(engine.voices()), engine.version(), "pyttsx3" in sys.modules)
+"""
+
+
+def test_voices_and_version_are_read_without_pyttsx3_or_a_worker() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", LISTING], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    count, *version, imported = out.stdout.split()
+    assert int(count) > 50 and " ".join(version).startswith("pyttsx3 ")
+    assert imported == "False"
