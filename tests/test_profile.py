@@ -278,7 +278,7 @@ def test_an_unwritable_directory_leaves_the_profile_intact(coach, config):
 
 def test_a_directory_refusing_new_files_leaves_the_profile_intact(config, monkeypatch):
     # What an unwritable directory does, also when the tests run as root.
-    import tempfile
+    from coach import atomic
 
     profile.set_value("rate", "130", config)
     before = config.read_bytes()
@@ -286,7 +286,7 @@ def test_a_directory_refusing_new_files_leaves_the_profile_intact(config, monkey
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic, "new_temp", refuse)
     with pytest.raises(profile.ProfileError, match=f"cannot write your profile {config}: Perm"):
         profile.set_value("gap", "1", config)
     assert config.read_bytes() == before
