@@ -228,26 +228,20 @@ def _render_missing(
 
     abandoned = threading.Event()
     threads = min(synthesis.worker_count(), len(lines))
+    executor = ThreadPoolExecutor(threads, thread_name_prefix="coach-speech")
     try:
-        if threads == 1:
-            for line in lines:
-                resolved(line, _fresh_clip(cache, line, sample_rate, abandoned))
-            return
-        executor = ThreadPoolExecutor(threads, thread_name_prefix="coach-speech")
-        try:
-            futures = {
-                executor.submit(_fresh_clip, cache, line, sample_rate, abandoned): line
-                for line in lines
-            }
-            for future in as_completed(futures):
-                resolved(futures[future], future.result())
-        except BaseException:
-            abandoned.set()
-            synthesis.stop_all()
-            raise
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+        futures = {
+            executor.submit(_fresh_clip, cache, line, sample_rate, abandoned): line
+            for line in lines
+        }
+        for future in as_completed(futures):
+            resolved(futures[future], future.result())
+    except BaseException:
+        abandoned.set()
+        synthesis.stop_all()
+        raise
     finally:
+        executor.shutdown(wait=True, cancel_futures=True)
         synthesis.release_all()
 
 

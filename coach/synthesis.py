@@ -63,13 +63,16 @@ class Worker:
     """One worker process; used by one thread at a time."""
 
     def __init__(self, driver: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "coach.speech_worker", driver],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # the worker answers through replies, not chatter
-            cwd=_ROOT,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "coach.speech_worker", driver],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # the worker answers through replies, not chatter
+                cwd=_ROOT,
+            )
+        except OSError as exc:  # out of processes, memory or file descriptors
+            raise WorkerFailed(f"could not be started ({exc.strerror or exc})") from exc
         self.generation = 0
         self._ended: str | None = None  # why coach ended it: "expired" or "stopped"
         self._lock = threading.Lock()
@@ -227,13 +230,14 @@ class WorkerPool:
             if keep:
                 self._idle.append(worker)
             self._cond.notify()
-        if not keep:
-            if worker.usable:
-                worker.close()
-            else:
-                worker.end("stopped")
-                worker.proc.wait()
-                worker.reap()
+        if keep:
+            return
+        if answered and worker.usable:  # retired by release: it is idle, let it exit
+            worker.close()
+        else:  # it failed or was interrupted mid-line: whatever it is doing is unwanted
+            worker.end("stopped")
+            worker.proc.wait()
+            worker.reap()
 
     def release(self) -> None:
         """Idle workers end now, busy ones when their line is done; new requests start new

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -352,3 +353,39 @@ def test_pyttsx3_engine_is_still_importable_from_coach_speech() -> None:
     from coach import pyttsx3_engine, speech
 
     assert speech.Pyttsx3Engine is pyttsx3_engine.Pyttsx3Engine
+
+
+def workers_of(pid: int) -> list[int]:
+    """The speech workers whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == pid and is_worker(int(entry.name)):
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def test_sigterm_to_coach_while_a_worker_hangs_leaves_no_worker_behind(tmp_path: Path) -> None:
+    routine = tmp_path / "hang.routine"
+    routine.write_text("title: Hang\n\nsay: Hold it forever.\n")
+    coach = subprocess.Popen(
+        [sys.executable, "-m", "coach", "export", str(routine), "-o", str(tmp_path / "h.wav")],
+        env={**os.environ, FAULT_ENV: "hang:Hold it forever.", "COACH_CACHE_DIR": str(tmp_path)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (pids := workers_of(coach.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the line
+    coach.send_signal(signal.SIGTERM)
+    _, err = coach.communicate(timeout=10)  # well before the line's limit of 23.8 s
+    assert pids and coach.returncode != 0, err
+    assert all(dead_or_zombie(pid) for pid in pids)
+    assert leftovers(tmp_path) == []
