@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from coach import nodes
+from coach.bounds import (
+    MAX_BLOCK_DEPTH,
+    MAX_BREATHE,
+    MAX_DURATION,
+    MAX_EVENTS,
+    MAX_FOR_ITEMS,
+    MAX_REPEAT,
+    MAX_ROUTINE,
+    MAX_SPOKEN_LINES,
+    MAX_TEXT_CHARS,
+    RATE_RANGE,
+    TEMPO_RANGE,
+)
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD, DEFAULT_VOICE
 from coach.diagnostics import Diagnostic, Position
-from coach.parser import NAME
+from coach.expansion import Pace, Sizes, first_line_past, nodes_pace
+from coach.texts import Placeholder, filled_length, placeholders
 from coach.units import format_duration, format_tempo
 
 __all__ = [
@@ -18,18 +32,17 @@ __all__ = [
     "DEFAULT_RATE",
     "DEFAULT_TEMPO_PERIOD",
     "DEFAULT_VOICE",
+    "MAX_BREATHE",
+    "MAX_DURATION",
+    "MAX_FOR_ITEMS",
+    "MAX_REPEAT",
+    "MAX_ROUTINE",
+    "Placeholder",
     "check",
     "estimate_seconds",
     "placeholders",
 ]
 
-MAX_REPEAT = 1000
-MAX_BREATHE = 200
-MAX_DURATION = 2 * 3600.0  # one duration
-MAX_ROUTINE = 4 * 3600.0  # a whole routine, counting only its timed parts
-MAX_FOR_ITEMS = 100
-RATE_RANGE = (80, 450)  # words per minute
-TEMPO_RANGE = (1.0, 240.0)  # reps per minute
 MIN_BEAT = 0.25  # seconds; shorter beats are hard to follow (a warning)
 _EPSILON = 1e-9
 _HEADER_KEYS = "|".join(nodes.HEADER_TEXT_KEYS + nodes.SETTING_KEYS)
@@ -44,47 +57,14 @@ def check(routine: nodes.Routine, known_voices: Collection[str] | None = None) -
 
 
 def estimate_seconds(routine: nodes.Routine) -> float:
-    """Seconds of the routine's timed parts (pauses, holds, breaths, reps); speech not counted."""
-    period = _tempo(DEFAULT_TEMPO_PERIOD, routine.header.settings)
-    return sum(_Estimate.block(routine.body, period))
+    """A low estimate of the routine's length: its timed parts (pauses, holds, breaths, reps),
+    its sounds, and its speech as coach.expansion estimates it."""
+    return Sizes().routine(routine, _pace(routine))[1]
 
 
-@dataclass(frozen=True)
-class Placeholder:
-    """A `{name}` in a text, or a problem with braces; `offset` is the index of the brace."""
-
-    offset: int
-    name: str | None
-    problem: str | None = None
-    hint: str | None = None
-
-
-def placeholders(raw: str) -> Iterator[Placeholder]:
-    """The `{name}` placeholders and brace problems of a text; `{{` and `}}` are literal."""
-    index = 0
-    while index < len(raw):
-        char = raw[index]
-        if raw.startswith(("{{", "}}"), index):
-            index += 2
-        elif char == "{":
-            close = raw.find("}", index + 1)
-            opened = raw.find("{", index + 1)
-            if close == -1 or -1 < opened < close:
-                yield Placeholder(index, None, "unmatched '{'", "write '{{' for a literal brace")
-                index += 1
-                continue
-            name = raw[index + 1 : close]
-            if NAME.fullmatch(name):
-                yield Placeholder(index, name)
-            else:
-                hint = "a placeholder is a for variable in braces, like {zone}; '{{' is a brace"
-                yield Placeholder(index, None, f"'{{{name}}}' is not a valid placeholder", hint)
-            index = close + 1
-        elif char == "}":
-            yield Placeholder(index, None, "unmatched '}'", "write '}}' for a literal brace")
-            index += 1
-        else:
-            index += 1
+def _pace(routine: nodes.Routine) -> Pace:
+    start = Pace(DEFAULT_TEMPO_PERIOD, DEFAULT_RATE, DEFAULT_GAP, DEFAULT_VOICE)
+    return nodes_pace(start, routine.header.settings)
 
 
 @dataclass(frozen=True)
@@ -93,6 +73,8 @@ class _Scope:
 
     period: float
     variables: tuple[tuple[str, Position], ...] = ()
+    longest: tuple[tuple[str, int], ...] = ()  # for variable -> length of its longest item
+    depth: int = 0  # blocks around this point
 
     def names(self) -> list[str]:
         return [name for name, _ in self.variables]
@@ -103,6 +85,7 @@ class _Checker:
         self.routine = routine
         self.known_voices = None if known_voices is None else sorted(known_voices)
         self.diagnostics: list[Diagnostic] = []
+        self.unbounded = False  # too deep or a text too long: the lines are not enumerated
 
     def run(self) -> None:
         header = self.routine.header
@@ -116,7 +99,8 @@ class _Checker:
             self.report(Position(self.routine.path, 1, 1), "the routine has no statements", hint)
         scope = _Scope(_tempo(DEFAULT_TEMPO_PERIOD, header.settings))
         self.block(self.routine.body, scope)
-        self.total(scope.period)
+        if not self.unbounded:
+            self.totals()
 
     def is_empty(self) -> bool:
         """No statement at all; a statement line the parser rejected does not count as none."""
@@ -141,10 +125,18 @@ class _Checker:
     # Walking -------------------------------------------------------------------------------
 
     def block(self, body: Sequence[nodes.Statement], scope: _Scope) -> None:
+        if body and scope.depth > MAX_BLOCK_DEPTH:
+            # The parser and loader never build such a tree; one built otherwise is refused
+            # here, before anything walks deeper.
+            message = f"blocks are nested more than {MAX_BLOCK_DEPTH} deep"
+            hint = f"a block may hold blocks at most {MAX_BLOCK_DEPTH} deep"
+            self.report(body[0].position, message, hint)
+            self.unbounded = True
+            return
         for statement in body:
             if isinstance(statement, nodes.Setting):
                 self.setting(statement)
-                scope = _Scope(_tempo(scope.period, [statement]), scope.variables)
+                scope = replace(scope, period=_tempo(scope.period, [statement]))
             else:
                 self.statement(statement, scope)
 
@@ -161,7 +153,7 @@ class _Checker:
             self.repeat(statement, scope)
         elif isinstance(statement, nodes.Step):
             self.text(statement.name, scope)
-            self.block(statement.body, scope)
+            self.block(statement.body, replace(scope, depth=scope.depth + 1))
         elif isinstance(statement, nodes.For):
             self.for_(statement, scope)
         elif isinstance(statement, nodes.Include):
@@ -195,9 +187,10 @@ class _Checker:
         voices = self.known_voices or []
         if voice in voices:
             return
-        close = difflib.get_close_matches(voice, voices, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(voice[:80], voices, n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else "run 'coach voices' to list the voices"
-        self.report(where, f"unknown voice '{voice}'", hint)
+        shown = voice if len(voice) <= 60 else voice[:57] + "..."
+        self.report(where, f"unknown voice '{shown}'", hint)
 
     def duration(
         self, node: _Valued, key: str, seconds: float, what: str, allow_zero: bool = False
@@ -262,13 +255,21 @@ class _Checker:
         where = self.at(loop, "variable")
         for name, outer in scope.variables:
             if name == loop.variable:
-                message = f"'{name}' hides the for variable of the same name on line {outer.line}"
+                shown = _shown(name)
+                message = f"'{shown}' hides the for variable of the same name on line {outer.line}"
                 self.report(where, message, "use another name", warning=True)
-        inner = _Scope(scope.period, (*scope.variables, (loop.variable, where)))
+        longest = max((len(item) for item in loop.items), default=0)
+        inner = replace(
+            scope,
+            variables=(*scope.variables, (loop.variable, where)),
+            longest=(*scope.longest, (loop.variable, longest)),
+            depth=scope.depth + 1,
+        )
         self.block(loop.body, inner)
         self.block(loop.between, inner)
 
     def text(self, text: nodes.Text, scope: _Scope) -> None:
+        self.text_length(text, scope)
         names = scope.names()
         for found in placeholders(text.raw):
             where = replace(text.position, column=text.position.column + found.offset)
@@ -276,25 +277,70 @@ class _Checker:
                 self.report(where, found.problem, found.hint)
             elif found.name not in names:
                 self.report(
-                    where, f"unknown placeholder '{{{found.name}}}'", _scope_hint(found, names)
+                    where,
+                    f"unknown placeholder '{{{_shown(found.name or '')}}}'",
+                    _scope_hint(found, names),
                 )
+
+    def text_length(self, text: nodes.Text, scope: _Scope) -> None:
+        """A spoken text at most MAX_TEXT_CHARS, with its placeholders filled in too."""
+        written = len(text.raw)
+        filled = filled_length(text.raw, dict(scope.longest)) if "{" in text.raw else written
+        if max(filled, written) <= MAX_TEXT_CHARS:
+            return
+        bound = f"over the {MAX_TEXT_CHARS}-character limit for a spoken text"
+        if written > MAX_TEXT_CHARS:
+            message = f"this text is {written:,} characters long, {bound}"
+        else:
+            message = f"this text is up to {filled:,} characters long with its placeholders"
+            message += f" filled in, {bound}"
+        self.report(text.position, message, "split it into shorter lines")
+        self.unbounded = True
 
     # Totals --------------------------------------------------------------------------------
 
-    def total(self, period: float) -> None:
+    def totals(self) -> None:
+        """Events, length and distinct spoken lines of the routine once expanded."""
+        sizes = Sizes()
+        pace = _pace(self.routine)
+        events, seconds = sizes.routine(self.routine, pace)
+        if events > MAX_EVENTS:
+            found = sizes.passing(self.routine.body, pace, 0, MAX_EVENTS, 0)
+            where = found[0].position if found else Position(self.routine.path, 1, 1)
+            message = f"the routine expands to more than {MAX_EVENTS:,} events by here"
+            hint = (
+                f"expanded, it makes {events:,} events (spoken lines, clicks, sounds);"
+                " every for, include and repeat multiplies what its block makes"
+            )
+            self.report(where, message, hint)
+        if seconds > MAX_ROUTINE + _EPSILON:
+            self.too_long(sizes, pace)
+        if events <= MAX_EVENTS:
+            self.spoken_lines(pace)
+
+    def too_long(self, sizes: Sizes, pace: Pace) -> None:
         """The whole routine at most 4 hours; reported where the running total passes it."""
-        running = 0.0
-        estimates = _Estimate.block(self.routine.body, period)
-        for statement, seconds in zip(self.routine.body, estimates, strict=True):
-            running += seconds
-            if running > MAX_ROUTINE + _EPSILON:
-                message = (
-                    f"the routine lasts at least {format_duration(running)} by here,"
-                    " over the 4 hour limit for a whole routine"
-                )
-                hint = "this counts only pauses, holds, breaths and reps; speech adds more"
-                self.report(statement.position, message, hint)
-                return
+        found = sizes.passing(self.routine.body, pace, 0.0, MAX_ROUTINE + _EPSILON, 1)
+        if found is None:
+            return
+        statement, running = found
+        message = (
+            f"the routine lasts at least {format_duration(running)} by here,"
+            " over the 4 hour limit for a whole routine"
+        )
+        hint = "this counts pauses, holds, breaths, reps and sounds, and speech at a low estimate"
+        self.report(statement.position, message, hint)
+
+    def spoken_lines(self, pace: Pace) -> None:
+        found = first_line_past(self.routine, pace, MAX_SPOKEN_LINES)
+        if found is None:
+            return
+        message = f"the routine has more than {MAX_SPOKEN_LINES:,} distinct spoken lines by here"
+        hint = (
+            "each distinct line is synthesized: a placeholder in a for loop makes one per"
+            " item, and coach's own counts, countdowns and cues count too"
+        )
+        self.report(found[0], message, hint)
 
 
 _Valued = (
@@ -310,48 +356,6 @@ _Valued = (
 )
 
 
-class _Estimate:
-    """Seconds of fixed timing per statement, with the tempo in force.
-
-    Values outside their bounds count at the bound, so one mistake is reported once.
-    """
-
-    @staticmethod
-    def block(body: Sequence[nodes.Statement], period: float) -> list[float]:
-        seconds = []
-        for statement in body:
-            if isinstance(statement, nodes.Setting):
-                period = _tempo(period, [statement])
-                seconds.append(0.0)
-            else:
-                seconds.append(_Estimate.statement(statement, period))
-        return seconds
-
-    @staticmethod
-    def statement(statement: nodes.Statement, period: float) -> float:
-        if isinstance(statement, (nodes.Pause, nodes.Hold)):
-            return _clamp(statement.seconds, MAX_DURATION)
-        if isinstance(statement, nodes.Breathe):
-            parts = (statement.inhale, statement.hold_in, statement.exhale, statement.hold_out)
-            cycle = sum(_clamp(part, MAX_DURATION) for part in parts)
-            return _clamp(statement.count, MAX_BREATHE) * cycle
-        if isinstance(statement, nodes.Repeat):
-            own = statement.period if statement.period is not None else period
-            return _clamp(statement.count, MAX_REPEAT) * _clamp(own, 60.0 / TEMPO_RANGE[0])
-        if isinstance(statement, (nodes.Step, nodes.Include)):
-            return sum(_Estimate.block(statement.body, period))
-        if isinstance(statement, nodes.For):
-            count = min(len(statement.items), MAX_FOR_ITEMS)
-            body = sum(_Estimate.block(statement.body, period))
-            between = sum(_Estimate.block(statement.between, period))
-            return count * body + max(count - 1, 0) * between
-        return 0.0
-
-
-def _clamp(value: float, high: float) -> float:
-    return min(max(value, 0.0), high)
-
-
 def _tempo(period: float, settings: Sequence[nodes.Setting]) -> float:
     """The tempo period after `settings`, ignoring values the checker reports as bad."""
     for setting in settings:
@@ -364,7 +368,12 @@ def _tempo(period: float, settings: Sequence[nodes.Setting]) -> float:
 def _scope_hint(found: Placeholder, names: list[str]) -> str:
     if not names:
         return "no for variable is in scope here; write '{{' for a literal brace"
-    close = difflib.get_close_matches(found.name or "", names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches((found.name or "")[:80], names, n=1, cutoff=0.6)
     listed = ", ".join(f"{{{name}}}" for name in dict.fromkeys(names))
     prefix = f"did you mean '{{{close[0]}}}'? " if close else ""
     return f"{prefix}names in scope: {listed}"
+
+
+def _shown(name: str, limit: int = 40) -> str:
+    """A name as messages quote it: a hostile file's name can be a megabyte long."""
+    return name if len(name) <= limit else name[: limit - 3] + "..."

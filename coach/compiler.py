@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
@@ -11,6 +10,7 @@ from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
 from coach.plan import Overlay, Plan, Segment
 from coach.speech import SpeechLine
+from coach.texts import substitute as substitute  # part of this module's interface
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
@@ -77,23 +77,6 @@ class Overrides:
             for f in fields(self)
         }
         return Overrides(**merged)
-
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}")
-
-
-def substitute(raw: str, names: Mapping[str, str]) -> str:
-    """Replace `{name}` with its value; `{{` and `}}` are literal braces (checked earlier)."""
-
-    def one(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        return names.get(match.group(1), token)
-
-    return _PLACEHOLDER.sub(one, raw)
 
 
 def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) -> Plan:

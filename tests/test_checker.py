@@ -189,10 +189,34 @@ def test_a_routine_of_exactly_4_hours_is_accepted() -> None:
 
 
 def test_a_routine_over_4_hours_is_rejected_where_it_passes_the_limit() -> None:
-    problem = only("pause 2h", "pause 2h", "say: Almost.", "pause 1s", "pause 1s")
+    problem = only("pause 2h", "pause 1h", "pause 59 min", "pause 61s", "pause 1s")
     assert (problem.position.line, problem.position.column) == (5, 1)
     assert problem.message == (
         "the routine lasts at least 4h 1s by here, over the 4 hour limit for a whole routine"
+    )
+
+
+def test_speech_counts_toward_the_4_hours() -> None:
+    problem = only("pause 2h", "pause 2h", "say: Almost.", "pause 1s")
+    assert (problem.position.line, problem.position.column) == (4, 1)
+    assert problem.message.startswith("the routine lasts at least 4h 0.84s by here")
+
+
+def test_speech_is_estimated_low_letters_at_6_over_the_rate_plus_the_gap() -> None:
+    routine = routine_of("rate: 120 wpm", "gap: 1s", "say: Twenty letters here, okay.")
+    assert estimate_seconds(routine) == pytest.approx(21 * 6 / 120 + 1.0)
+
+
+def test_a_placeholder_counts_the_letters_of_its_shortest_item() -> None:
+    routine = routine_of("gap: 0", "for x in: ab, abcdef:", "    say: {x}")
+    assert estimate_seconds(routine) == pytest.approx(2 * 2 * 6 / defaults.DEFAULT_RATE)
+
+
+def test_a_for_loop_over_4_hours_is_reported_in_the_pass_that_crosses_it() -> None:
+    problem = only("for x in: a, b, c, d, e:", "    pause 50 min", "    pause 10 min", "pause 1s")
+    assert (problem.position.line, problem.message) == (
+        3,
+        "the routine lasts at least 4h 50m by here, over the 4 hour limit for a whole routine",
     )
 
 
@@ -216,10 +240,10 @@ def test_a_for_loop_counts_its_body_per_item_and_between_per_gap() -> None:
     fits = ["for x in: a, b, c:", "    pause 1h", "between:", "    pause 30 min"]
     assert problems(*fits) == []  # 3 x 1h + 2 x 30min = 4h
     over = ["for x in: a, b, c:", "    pause 1h", "between:", "    pause 31 min"]
-    assert problems(*over) == [
+    assert problems(*over) == [  # in the third pass
         (
-            2,
-            1,
+            3,
+            5,
             "the routine lasts at least 4h 2m by here, over the 4 hour limit for a whole routine",
         )
     ]
