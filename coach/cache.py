@@ -32,9 +32,10 @@ CACHE_DIR_ENV = "COACH_CACHE_DIR"
 LENGTHS_FILE = "lengths.json"
 
 #: No real clip is larger: a line is at most 600 characters, and the longest found at the
-#: slowest rate (80 wpm) is 600 characters of flags, each spoken as its country's name:
-#: 20 MB, about 8 minutes. A file in the cache beyond this is discarded unread.
-CLIP_MAX_BYTES = 64 * 1024 * 1024
+#: slowest rate (80 wpm) is 600 characters of flags, each spoken as its country's name
+#: ("flag: South Georgia & South Sandwich Islands"): 20 MB, about 8 minutes. A file in the
+#: cache beyond this is discarded unread (a real clip beyond it would only be rendered anew).
+CLIP_MAX_BYTES = 32 * 1024 * 1024
 #: lengths.json holds about 90 bytes a clip: this is some 180,000 clips.
 LENGTHS_MAX_BYTES = 16 * 1024 * 1024
 # Opening a FIFO without it does not return until a writer comes; for a regular file it

@@ -471,11 +471,17 @@ def test_read_bounded_reads_nothing_from_a_file_over_the_limit(tmp_path: Path) -
     assert read_bounded(path, 101) == b"x" * 101
 
 
-def test_no_real_clip_comes_near_the_size_bound() -> None:
-    # 600 characters (the language's bound) at the slowest rate, 80 wpm, for minutes of
-    # speech: the worst text found here speaks 20 MB.
-    eight_minutes = 8 * 60 * 22050 * 2
-    assert 3 * eight_minutes < CLIP_MAX_BYTES
+def test_the_longest_clip_known_is_kept_under_the_size_bound(tmp_path: Path) -> None:
+    # The language's longest line (600 characters) at its slowest rate (80 wpm), of the
+    # text that speaks longest of all tried: flags, each read out as its country's name.
+    line = SpeechLine(("\U0001f1ec\U0001f1f8 " * 200)[:600], None, 80)
+    cache = ClipCache(tmp_path, Pyttsx3Engine())
+    samples, rate = cache.load(line)
+    assert len(samples) / rate > 7 * 60  # minutes of "flag: South Georgia & ..."
+    assert cache.path(line).stat().st_size < CLIP_MAX_BYTES / 1.5
+    again = ClipCache(tmp_path, cache.engine)
+    again.load(line)
+    assert (again.hits, again.repairs) == (1, 0)
 
 
 LENGTHS_HOSTILE = {
