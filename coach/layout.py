@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from coach.bounds import MAX_ROUTINE
+from coach.diagnostics import Diagnostic, Position
+from coach.expansion import BUILTIN_SOUND_SECONDS
 from coach.plan import ClipInfo, Plan, Segment
 from coach.speech import SpeechLine
 from coach.timeline import Chapter, Event, RepRun, Timeline
+from coach.units import format_duration
 
 # Clicks under speech drop to this gain so the words stay clear over the metronome.
 DUCKED_CLICK_GAIN = 0.3
@@ -52,6 +56,23 @@ def lay_out(
     return Timeline(
         plan.title, sample_rate, length, chapters, _duck_clicks(events), reps, intro_end
     )
+
+
+def session_too_long(timeline: Timeline, path: str) -> Diagnostic | None:
+    """The 4-hour bound again, on the laid-out session with its real speech lengths.
+
+    The checker counts speech at a low estimate; this counts the session from the end of
+    its lead-in to its end, less the closing bell. None when it holds.
+    """
+    routine = (timeline.length - timeline.intro_end) / timeline.sample_rate
+    if routine <= MAX_ROUTINE + BUILTIN_SOUND_SECONDS["bell"]:
+        return None
+    message = (
+        f"the session lasts {format_duration(routine)} once its speech is rendered,"
+        " over the 4 hour limit for a whole routine"
+    )
+    hint = "its speech takes longer than the estimate of 'coach check'; shorten the routine"
+    return Diagnostic(Position(path, 1, 1), message, "error", hint)
 
 
 _KIND_ORDER = {"sound": 0, "hiss": 1, "click": 2, "speech": 3}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from importlib import resources
 from pathlib import Path
 
@@ -22,16 +24,45 @@ def builtin_names() -> list[str]:
 
 
 def resolve(ref: str) -> Path:
-    """A ROUTINE argument: a path to a routine file, or the name of a built-in routine."""
+    """A ROUTINE argument: a path to a routine file, or the name of a built-in routine.
+
+    Only looks at what the path is (never opens it): a FIFO or a device is named as such.
+    """
     path = Path(ref)
-    if path.suffix == ROUTINE_SUFFIX or path.exists() or "/" in ref:
-        if path.is_file():
-            return path
-        raise RoutineNotFound(f"{ref}: no such routine file")
+    mode = _mode(path) if ref else None
+    if path.suffix == ROUTINE_SUFFIX or mode is not None or "/" in ref:
+        if mode is None:
+            raise RoutineNotFound(f"{ref}: no such routine file")
+        if not stat.S_ISREG(mode):
+            raise RoutineNotFound(f"{ref}: is {file_kind(mode)}, not a routine file")
+        return path
     builtin = routines_dir() / f"{ref}{ROUTINE_SUFFIX}"
-    if builtin.is_file():
+    if ref and builtin.is_file():
         return builtin
     names = ", ".join(builtin_names())
     raise RoutineNotFound(
         f"'{ref}' is neither a routine file nor a built-in routine (built-in: {names})"
     )
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for messages: "a directory", ..."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _mode(path: Path) -> int | None:
+    """The mode of what `path` names (links followed), or None if there is nothing there."""
+    try:
+        return os.stat(path).st_mode
+    except (OSError, ValueError):  # missing, no access, a NUL in the name...
+        return None

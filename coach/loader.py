@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import errno
 import os
 import re
 import stat
@@ -12,14 +13,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from coach import nodes
+from coach.bounds import MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH
 from coach.checker import check
 from coach.diagnostics import Diagnostic, Position, RoutineNotFound, sort_key
+from coach.library import file_kind
 from coach.parser import parse
+from coach.soundprobe import SoundFileError, SoundInfo, probe_sound
 
-MAX_FILE_BYTES = 1024 * 1024  # 1 MB
-MAX_INCLUDE_DEPTH = 8
+__all__ = ["MAX_FILE_BYTES", "MAX_INCLUDE_DEPTH", "check_file", "decode", "load", "load_text"]
+
 MAX_INCLUDES = 1000  # include statements expanded in one routine, against runaway fan-out
+# Text read for one routine, itself and every include counted each time it is included: the
+# parser's work stays bounded however often a large file is included.
+MAX_TOTAL_BYTES = 2 * MAX_FILE_BYTES
 ROUTINE_SUFFIX = ".routine"
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
@@ -34,10 +42,10 @@ def load_text(text: str, path: Path | str) -> tuple[nodes.Routine, list[Diagnost
     display = str(path)
     routine, diagnostics = parse(text, display)
     absolute = Path(path).absolute()
-    expander = _Expander(routine)
+    expander = _Expander(routine, len(text))
     routine.inputs.append(str(absolute.resolve()))
     root = _Source(display, absolute.parent.resolve())
-    expander.expand(routine.body, root, ((absolute.resolve(), display),))
+    expander.expand(routine.body, root, ((absolute.resolve(), display),), 0)
     return routine, _sorted(diagnostics + expander.diagnostics)
 
 
@@ -85,20 +93,36 @@ def _load(path: Path) -> tuple[nodes.Routine, list[Diagnostic], bool]:
 
 
 def _read(path: Path) -> tuple[bytes, int]:
-    """At most MAX_FILE_BYTES + 1 bytes of the file, and its size."""
+    """At most MAX_FILE_BYTES + 1 bytes of the file, and its size.
+
+    Opened without blocking and checked on the open descriptor before any read: a FIFO
+    would block `open` until a writer came, and a device could be read forever.
+    """
     try:
-        with path.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            data = file.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
         raise RoutineNotFound(f"{path}: no such routine file") from None
-    except IsADirectoryError:
-        raise RoutineNotFound(f"{path}: is a directory, not a routine file") from None
     except PermissionError:
         raise RoutineNotFound(f"{path}: permission denied") from None
-    except (OSError, ValueError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise RoutineNotFound(f"{path}: cannot be read ({reason})") from None
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a socket refuses to be opened
+            raise RoutineNotFound(f"{path}: is a socket, not a routine file") from None
+        raise RoutineNotFound(f"{path}: cannot be read ({error.strerror or error})") from None
+    except ValueError as error:  # a NUL in the name
+        raise RoutineNotFound(f"{path}: cannot be read ({error})") from None
+    try:
+        mode, size = (info := os.fstat(fd)).st_mode, info.st_size
+        if not stat.S_ISREG(mode):
+            raise RoutineNotFound(f"{path}: is {file_kind(mode)}, not a routine file")
+        chunks, left = [], MAX_FILE_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 16))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as error:
+        raise RoutineNotFound(f"{path}: cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     return data, max(size, len(data))
 
 
@@ -119,43 +143,49 @@ Chain = tuple[tuple[Path, str], ...]  # (resolved path, display path) from the r
 class _Expander:
     """Fills Include bodies from their files and points Sound nodes at their directories."""
 
-    def __init__(self, routine: nodes.Routine) -> None:
+    def __init__(self, routine: nodes.Routine, read: int) -> None:
         self.routine = routine
         self.diagnostics: list[Diagnostic] = []
         self.includes = 0
+        self.read = read  # characters of text read so far, the routine's own included
+        self.sounds: dict[Path, SoundInfo | str] = {}  # probed files: what they are, or why not
 
     def report(
         self, position: Position, message: str, hint: str | None = None, warning: bool = False
     ) -> None:
         self.diagnostics.append(self.routine.diagnostic(position, message, hint, warning))
 
-    def expand(self, body: Sequence[nodes.Statement], source: _Source, chain: Chain) -> None:
+    def expand(
+        self, body: Sequence[nodes.Statement], source: _Source, chain: Chain, depth: int
+    ) -> None:
+        """Expand the includes of `body`, a block inside `depth` blocks (across includes)."""
         for statement in body:
             if isinstance(statement, nodes.Include):
-                self.include(statement, source, chain)
+                self.include(statement, source, chain, depth)
             elif isinstance(statement, nodes.Sound):
                 self.sound(statement, source)
             elif isinstance(statement, nodes.Step):
-                self.expand(statement.body, source, chain)
+                self.expand(statement.body, source, chain, depth + 1)
             elif isinstance(statement, nodes.For):
-                self.expand(statement.body, source, chain)
-                self.expand(statement.between, source, chain)
+                self.expand(statement.body, source, chain, depth + 1)
+                self.expand(statement.between, source, chain, depth + 1)
 
     def resolve(self, where: Position, kind: str, raw: str, source: _Source) -> Path | None:
         """`raw` resolved against the file's directory, if it stays inside that tree."""
         try:
             target = (source.directory / raw).resolve()
         except (OSError, RuntimeError, ValueError) as error:
-            self.report(where, f"{kind} path '{raw}' cannot be resolved ({error})")
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            self.report(where, f"{kind} path '{_excerpt(raw)}' cannot be resolved ({reason})")
             return None
         if target != source.directory and source.directory not in target.parents:
-            message = f"{kind} path '{raw}' leaves the directory of this routine"
+            message = f"{kind} path '{_excerpt(raw)}' leaves the directory of this routine"
             hint = f"include and sound paths must stay inside {source.directory}"
             self.report(where, message, hint)
             return None
         return target
 
-    def include(self, node: nodes.Include, source: _Source, chain: Chain) -> None:
+    def include(self, node: nodes.Include, source: _Source, chain: Chain, depth: int) -> None:
         where = _at(node, "path")
         display = source.join(node.path)
         target = self.resolve(where, "include", node.path, source)
@@ -168,11 +198,21 @@ class _Expander:
         included, diagnostics = parse(text, display)
         self.diagnostics.extend(diagnostics)
         self.routine.sources.update(included.sources)
+        inner = nodes.block_depth(included.body)
+        if depth + inner > MAX_BLOCK_DEPTH:
+            message = f"blocks are nested more than {MAX_BLOCK_DEPTH} deep with the included file"
+            hint = (
+                f"this include is inside {depth} blocks and '{_excerpt(node.path)}' nests"
+                f" blocks {inner} deep; an included file's blocks count as if written here"
+            )
+            self.report(where, message, hint)
+            return
         node.body = included.body
         if not included.body and not diagnostics:
-            message = f"included file '{node.path}' has no statements"
+            message = f"included file '{_excerpt(node.path)}' has no statements"
             self.report(where, message, warning=True)
-        self.expand(node.body, _Source(display, target.parent), (*chain, (target, display)))
+        inside = _Source(display, target.parent)
+        self.expand(node.body, inside, (*chain, (target, display)), depth)
 
     def may_include(self, where: Position, target: Path, display: str, chain: Chain) -> bool:
         """Depth, cycle and count limits for one more include."""
@@ -196,23 +236,30 @@ class _Expander:
 
     def read_included(self, where: Position, raw: str, target: Path, display: str) -> str | None:
         """The text of an included file, or None after reporting why it cannot be had."""
+        shown = _excerpt(raw)
         kind = _kind(target)
         if kind == "missing":
-            self.report(where, f"included file not found: '{raw}'", _similar_file(raw, target))
+            self.report(where, f"included file not found: '{shown}'", _similar_file(raw, target))
             return None
         if kind != "file":
-            self.report(where, f"included path is not a file: '{raw}'")
+            self.report(where, f"included path is not a file: '{shown}' is {kind}")
             return None
         try:
             data, size = _read(target)
         except RoutineNotFound as error:
-            self.report(where, f"cannot include '{raw}': {error}")
+            self.report(where, f"cannot include '{shown}': {_excerpt(str(error), 200)}")
             return None
         if size > MAX_FILE_BYTES:
             message = (
-                f"included file '{raw}' is {_size(size)}, over the 1 MB limit for a routine file"
+                f"included file '{shown}' is {_size(size)}, over the 1 MB limit for a routine file"
             )
             self.report(where, message)
+            return None
+        self.read += len(data)
+        if self.read > MAX_TOTAL_BYTES:
+            message = "the routine and its includes are more than 2 MB of text in all"
+            hint = "each time a file is included its text counts again"
+            self.report(where, message, hint)
             return None
         text, diagnostics = decode(data, display)
         self.diagnostics.extend(diagnostics)
@@ -227,21 +274,32 @@ class _Expander:
         if target is None:
             return
         self.routine.inputs.append(str(target))
-        kind = _kind(target)
-        if kind == "missing":
-            self.report(where, f"sound file not found: '{node.name}'", _sound_hint(node.name))
-        elif kind != "file":
-            self.report(where, f"sound path is not a file: '{node.name}'")
+        if _kind(target) == "missing":
+            shown = _excerpt(node.name)
+            self.report(where, f"sound file not found: '{shown}'", _sound_hint(node.name))
+            return
+        found = self.sounds.get(target)
+        if found is None:
+            try:
+                found = probe_sound(target, _excerpt(node.name))
+            except SoundFileError as error:
+                found = str(error)
+            self.sounds[target] = found
+        if isinstance(found, str):
+            self.report(where, found)
+        else:
+            node.seconds = found.seconds
 
 
 def _kind(path: Path) -> str:
-    """What is at `path`: "file", "missing", or "other" (a directory, a device, no access)."""
+    """What is at `path`: "file", "missing", or what else it is ("a directory", ...)."""
     try:
-        return "file" if stat.S_ISREG(path.stat().st_mode) else "other"
+        mode = path.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):
         return "missing"
     except (OSError, ValueError):
-        return "other"
+        return "something that cannot be read"
+    return "file" if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _at(node: nodes.Include | nodes.Sound, key: str) -> Position:
@@ -263,6 +321,11 @@ def _sound_hint(name: str) -> str:
         return f"did you mean the built-in sound '{close[0]}'?"
     builtins = ", ".join(nodes.BUILTIN_SOUNDS)
     return f"built-in sounds are {builtins}; a file path is relative to the routine file"
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    """A path or name as messages quote it: a hostile file's can be a megabyte long."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _size(size: int) -> str:

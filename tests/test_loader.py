@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import wave
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,17 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def wav(seconds: float, rate: int = 8000) -> bytes:
+    """A plain WAV file of `seconds` of silence."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(b"\0\0" * round(seconds * rate))
+    return out.getvalue()
 
 
 def problems(diagnostics: list[Diagnostic]) -> list[tuple[str, int, int, str]]:
@@ -295,12 +308,47 @@ def test_load_text_expands_includes_relative_to_the_given_path(tmp_path: Path) -
 def test_a_sound_file_gets_the_directory_of_the_routine_naming_it(tmp_path: Path) -> None:
     root = write(tmp_path / "main.routine", "title: T\ninclude: sub/part.routine\n")
     write(tmp_path / "sub" / "part.routine", "sound: gong.wav\n")
-    write(tmp_path / "sub" / "gong.wav", b"RIFF")
+    write(tmp_path / "sub" / "gong.wav", wav(0.5))
     routine, diagnostics = load(root)
     assert diagnostics == []
     (sound,) = included(routine.body[0])
     assert isinstance(sound, nodes.Sound)
     assert (sound.name, sound.base_dir) == ("gong.wav", str((tmp_path / "sub").resolve()))
+
+
+def test_a_sound_file_carries_its_probed_length(tmp_path: Path) -> None:
+    write(tmp_path / "gong.wav", wav(1.25))
+    routine, diagnostics = load(write(tmp_path / "main.routine", "title: T\nsound: gong.wav\n"))
+    assert diagnostics == []
+    (sound,) = routine.body
+    assert isinstance(sound, nodes.Sound)
+    assert sound.seconds == 1.25
+
+
+def test_a_sound_file_that_is_not_audio_is_an_error_at_the_name(tmp_path: Path) -> None:
+    write(tmp_path / "gong.mp3", "#EXTM3U\n#EXTINF:10,\nhttp://example.com/a.mp3\n")
+    root = write(tmp_path / "main.routine", "title: T\nsound: gong.mp3\n")
+    (problem,) = load(root)[1]
+    assert problem.position == Position(str(root), 2, 8)
+    assert problem.message.startswith("sound file 'gong.mp3' is not a plain audio file")
+
+
+def test_a_sound_file_named_many_times_is_probed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coach import loader
+
+    probed: list[Path] = []
+    real = loader.probe_sound
+
+    def probe(path: Path, name: str | None = None) -> object:
+        probed.append(path)
+        return real(path, name)
+
+    monkeypatch.setattr(loader, "probe_sound", probe)
+    write(tmp_path / "gong.wav", wav(0.1))
+    load(write(tmp_path / "main.routine", "title: T\n" + "sound: gong.wav\n" * 50))
+    assert probed == [(tmp_path / "gong.wav").resolve()]
 
 
 def test_a_builtin_sound_needs_no_file(tmp_path: Path) -> None:
@@ -329,7 +377,7 @@ def test_a_misspelt_builtin_sound_gets_a_hint(tmp_path: Path) -> None:
 
 
 def test_a_sound_path_leaving_the_directory_is_rejected(tmp_path: Path) -> None:
-    write(tmp_path / "gong.wav", b"RIFF")
+    write(tmp_path / "gong.wav", wav(0.1))
     root = write(tmp_path / "inner" / "main.routine", "title: T\nsound: ../gong.wav\n")
     assert problems(load(root)[1]) == [
         (str(root), 2, 8, "sound path '../gong.wav' leaves the directory of this routine")
@@ -387,7 +435,7 @@ def test_check_file_renders_each_problem_with_file_line_column_and_caret(tmp_pat
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sandbox")
     write(root / "inner" / "part.routine", "say: Part.\ninclude: ../inner/part.routine\n")
-    write(root / "inner" / "gong.wav", b"RIFF")
+    write(root / "inner" / "gong.wav", wav(0.1))
     return root / "inner"
 
 
