@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from coach import __version__
+from coach.cli_check import check
+from coach.cli_config import config_group
+from coach.cli_options import (
+    FiniteFloatRange,
+    cache_dir_option,
+    pacing_options,
+    sample_pacing_options,
+)
+from coach.cli_session import build_session, format_clock, pacing_overrides, progress_bar
+from coach.cli_session import with_profile as with_profile
+from coach.cli_signals import SIGPIPE, stop_signals, stopped
 from coach.diagnostics import AudioDeviceError, CoachError, RoutineError
 
 if TYPE_CHECKING:
@@ -20,15 +32,15 @@ if TYPE_CHECKING:
     from coach.device import OutputStream
     from coach.session import Session
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 class CoachGroup(click.Group):
-    """Turns every CoachError into one clear message and a non-zero exit, never a traceback."""
+    """Turns every CoachError into one clear message and a non-zero exit, never a traceback;
+    Ctrl-C, SIGTERM and SIGHUP stop a command the same way (see `stop_signals`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with stop_signals():
+                return super().invoke(ctx)
         except RoutineError as error:
             click.echo(error.render(), err=True)
             count = len([d for d in error.diagnostics if d.is_error])
@@ -36,157 +48,18 @@ class CoachGroup(click.Group):
                 f"{count} error{'s' if count != 1 else ''}; nothing was rendered"
             ) from None
         except CoachError as error:
+            if _stream_closed(error):
+                sys.exit(128 + SIGPIPE)  # the reader has gone (`| head`): nothing more to say
             raise click.ClickException(str(error)) from None
-        except KeyboardInterrupt:
-            click.echo("\nStopped.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as interrupt:
+            stopped(interrupt)
 
 
-class SettingType(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+
-    """A pacing option read by the same parser as its profile key (coach.profile.SETTINGS)."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.name = key
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from coach.profile import SETTINGS, SettingError
-
-        if not isinstance(value, str):
-            return value  # already read
-        try:
-            return SETTINGS[self.key].read(value)
-        except SettingError as error:
-            self.fail(str(error), param, ctx)
-
-
-# The pacing options of show, play and export, in --help order; each is a profile key too.
-PACING_KEYS = (
-    "rate",
-    "voice",
-    "pitch",
-    "volume",
-    "click-volume",
-    "gap",
-    "tempo",
-    "slower",
-    "faster",
-    "breath",
-)
-
-
-def setting_option(key: str) -> Callable[[F], F]:
-    """`--KEY`, read like the profile's KEY, with its metavar and help from coach.profile."""
-    from coach.profile import SETTINGS
-
-    found = SETTINGS[key]
-    return click.option(f"--{key}", type=SettingType(key), metavar=found.metavar, help=found.help)
-
-
-def pacing_options(function: F) -> F:
-    """The listener's pacing options, shared by show, play and export.
-
-    Each reads its value like the profile key of the same name; what is not given here comes
-    from the profile (see build_session).
-    """
-    options = [setting_option(key) for key in PACING_KEYS]
-    options += [
-        click.option(
-            "--minutes",
-            type=click.FloatRange(1, 240),
-            metavar="N",
-            help="Fit the session to about N minutes (holds, pauses, rests and reps scale).",
-        ),
-        click.option(
-            "--cache-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            envvar="COACH_CACHE_DIR",
-            help="Where rendered speech clips are kept [env: COACH_CACHE_DIR; default: "
-            "profile, else audio_cache/ in a checkout, else the user cache].",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def build_session(
-    routine: str,
-    cache_dir: Path | None = None,
-    minutes: float | None = None,
-    extra: Overrides | None = None,
-    *,
-    live: bool | None = None,
-    **pacing: Any,
-) -> Session:
-    """Run the pipeline for a command: options become overrides; warnings and notes go to stderr.
-
-    `pacing` holds the pacing options' values by keyword (see `pacing_overrides`). The command
-    line (these options, then `extra` over them) beats the profile, which beats the routine's
-    settings (coach.profile.with_profile). The profile's lead-in applies to live sessions
-    only: `live`, which defaults to whether the running command is `play`.
-    """
-    from coach import session
-    from coach.profile import SettingError
-
-    try:
-        command_line = pacing_overrides(**pacing)
-    except SettingError as error:  # more than one of --tempo, --slower and --faster
-        raise click.UsageError(str(error), click.get_current_context(silent=True)) from None
-    if extra is not None:
-        command_line = extra.over(command_line)
-    overrides, profile_cache_dir = with_profile(command_line, live)
-    with progress_bar("Rendering speech") as progress:
-        built = session.build(
-            routine, overrides, cache_dir or profile_cache_dir, progress, minutes=minutes
-        )
-    for warning in built.warnings:
-        click.echo(warning.render(), err=True)
-    for note in built.notes:
-        click.echo(note, err=True)
-    return built
-
-
-def pacing_overrides(**values: Any) -> Overrides:
-    """Overrides from pacing option values (keyword names as in `PACING_KEYS`, `_` for `-`);
-    SettingError for more than one of tempo, slower and faster."""
-    from coach.profile import command_line_overrides
-
-    return command_line_overrides({key.replace("_", "-"): v for key, v in values.items()})
-
-
-def with_profile(
-    command_line: Overrides, live: bool | None = None
-) -> tuple[Overrides, Path | None]:
-    """coach.profile.with_profile; `live` is by default whether the running command is `play`."""
-    from coach import profile
-
-    if live is None:
-        ctx = click.get_current_context(silent=True)
-        live = ctx is not None and ctx.command.name == "play"
-    return profile.with_profile(command_line, live)
-
-
-@contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
-            state["bar"].__enter__()
-        bar = state["bar"]
-        bar.update(done - bar.pos)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
+def _stream_closed(error: CoachError) -> bool:
+    """Whether `error` is coach.export.StreamClosed. Only an export raises it, and importing
+    coach.export just to ask would load numpy into `coach check`, which needs no audio stack."""
+    export = sys.modules.get("coach.export")
+    return export is not None and isinstance(error, export.StreamClosed)
 
 
 @click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -200,12 +73,7 @@ def main() -> None:
 
 
 @main.command("list")
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="COACH_CACHE_DIR",
-    help="Where rendered speech clips are kept.",
-)
+@cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
 def list_routines(cache_dir: Path | None) -> None:
     """List the built-in routines with their title and length."""
     from coach import library, session
@@ -222,20 +90,8 @@ def list_routines(cache_dir: Path | None) -> None:
         click.echo(f"{name:<22} {length:>6}  {title}")
 
 
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def check(files: tuple[Path, ...]) -> None:
-    """Check routine files and report every problem, with its line and column."""
-    from coach.loader import check_file
-
-    errors = 0
-    for path in files:
-        for diagnostic in check_file(path):
-            click.echo(diagnostic.render(), err=True)
-            errors += diagnostic.is_error
-    if errors:
-        raise click.ClickException(f"{errors} error{'s' if errors != 1 else ''}")
-    click.echo(f"ok: {len(files)} file{'s' if len(files) != 1 else ''} checked", err=True)
+main.add_command(check)
+main.add_command(config_group)
 
 
 @main.command()
@@ -265,7 +121,7 @@ def show(routine: str, as_json: bool, **pacing: Any) -> None:
 )
 @click.option(
     "--lead-in",
-    type=click.FloatRange(0, 60, min_open=True),
+    type=FiniteFloatRange(0, 60, min_open=True),
     metavar="SECONDS",
     help="First a spoken countdown to get into position, SECONDS in all "
     "(with --from, the step follows it).",
@@ -303,15 +159,12 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
         live = LiveSession(
             timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr, output
         )
-        stopped = live.run()
-    except KeyboardInterrupt:
-        click.echo("Stopped.", err=True)
-        sys.exit(130)
+        was_quit = live.run()
     except AudioDeviceError as error:
         raise click.ClickException(f"{error}. {export_hint(routine)}") from None
     finally:
         output.close()
-    click.echo("Stopped." if stopped else "Done.", err=True)
+    click.echo("Stopped." if was_quit else "Done.", err=True)
 
 
 @main.command()
@@ -319,9 +172,10 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     required=True,
-    help="File to write (.mp3, .wav or .ogg).",
+    help="File to write (.mp3, .wav or .ogg), or - for standard output (in --format, "
+    "else mp3; not a terminal).",
 )
 @click.option(
     "--format",
@@ -331,11 +185,17 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
 )
 @pacing_options
 def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
-    """Export ROUTINE as an audio file, with a chapter per step."""
+    """Export ROUTINE as an audio file, with a chapter per step.
+
+    With -o -, the audio goes to standard output, e.g.: coach export ROUTINE -o - | mpv -
+    """
     from coach.export import check_target
     from coach.export import export as export_timeline
     from coach.session import routine_inputs
 
+    if str(output) == "-":
+        export_to_stdout(routine, fmt, pacing)
+        return
     check_target(output, fmt, routine_inputs(routine))  # before any speech is rendered
     built = build_session(routine, **pacing)
     with progress_bar(f"Writing {output.name}") as progress:
@@ -343,6 +203,43 @@ def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
             built.timeline, built.bank, output, fmt, progress, built.routine.inputs
         )
     click.echo(f"Wrote {written} ({format_clock(built.timeline.duration)})", err=True)
+
+
+def export_to_stdout(routine: str, fmt: str | None, pacing: dict[str, Any]) -> None:
+    """`coach export ROUTINE -o -`: the audio alone on standard output, never a terminal."""
+    from coach.export import export_stream
+
+    with audio_stdout() as fd:
+        built = build_session(routine, **pacing)
+        with progress_bar("Writing standard output") as progress:
+            written = export_stream(built.timeline, built.bank, fd, fmt, progress)
+    duration = format_clock(built.timeline.duration)
+    click.echo(f"Wrote {written} to standard output ({duration})", err=True)
+
+
+@contextmanager
+def audio_stdout() -> Iterator[int]:
+    """A descriptor for standard output, which meanwhile points at standard error: whatever
+    else would be printed there (a library's chatter) cannot get into the audio."""
+    try:
+        sys.stdout.flush()
+        stdout = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is a ValueError
+        raise click.UsageError("-o -: standard output is not a file or pipe here") from None
+    if os.isatty(stdout):
+        raise click.UsageError(
+            "-o -: standard output is a terminal, and audio would only garble it; "
+            "send it to a file or a player instead: -o - > session.mp3, or -o - | mpv -"
+        )
+    audio = os.dup(stdout)
+    saved = os.dup(stdout)
+    os.dup2(sys.stderr.fileno(), stdout)
+    try:
+        yield audio
+    finally:
+        os.close(audio)
+        os.dup2(saved, stdout)
+        os.close(saved)
 
 
 @main.command()
@@ -357,14 +254,6 @@ def new(name: str, force: bool) -> None:
 
 
 SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with a long Ssss.")
-SAMPLE_KEYS = ("rate", "pitch", "volume", "gap")
-
-
-def sample_pacing_options(function: F) -> F:
-    """The pacing options a voice sample uses: rate, pitch, volume and gap."""
-    for key in reversed(SAMPLE_KEYS):
-        function = setting_option(key)(function)
-    return function
 
 
 @main.command()
@@ -380,12 +269,7 @@ def sample_pacing_options(function: F) -> F:
     help="With --sample: write the sample to FILE (.mp3, .wav or .ogg) instead of playing it.",
 )
 @sample_pacing_options
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="COACH_CACHE_DIR",
-    help="Where rendered speech clips are kept [env: COACH_CACHE_DIR].",
-)
+@cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
 def voices(sample: str | None, output: Path | None, cache_dir: Path | None, **pacing: Any) -> None:
     """List the voices the speech engine offers (id, then name), or hear one with --sample."""
     if sample is None:
@@ -452,109 +336,3 @@ def voice_sample(voice: str, command_line: Overrides, cache_dir: Path | None) ->
     tail = round(0.3 * timeline.sample_rate)
     built.timeline = replace(timeline, events=spoken, length=max(e.end for e in spoken) + tail)
     return built
-
-
-def config_help() -> str:
-    import textwrap
-
-    from coach.profile import SETTINGS
-
-    keys = "\n".join(
-        textwrap.fill(s.help, 76, initial_indent=f"  {key:<14}", subsequent_indent=" " * 16)
-        for key, s in SETTINGS.items()
-    )
-    return (
-        "Your profile: your own pacing for show, play and export.\n\n"
-        "A TOML file at $COACH_CONFIG, else in your user config directory (see\n"
-        "`coach config path`). An option on the command line beats the profile, and the\n"
-        "profile beats the routine's own settings.\n\n"
-        "\b\nKeys (each takes the values its --option takes):\n" + keys
-    )
-
-
-@main.group("config", help=config_help())
-def config_group() -> None:
-    pass
-
-
-def _known_key(key: str) -> None:
-    from coach.profile import SETTINGS, ProfileError, setting
-
-    if key not in SETTINGS:
-        try:
-            setting(key)
-        except ProfileError as error:
-            raise click.BadParameter(str(error), param_hint="KEY") from None
-
-
-@config_group.command("set", context_settings={"ignore_unknown_options": True})
-@click.argument("key")
-@click.argument("value")
-def config_set(key: str, value: str) -> None:
-    """Set KEY to VALUE in your profile, e.g.: coach config set rate 130
-
-    KEY is a pacing option's name without the dashes (see `coach config --help`); VALUE is
-    read and checked like that option's value.
-    """
-    from coach import profile
-
-    _known_key(key)
-    try:
-        read = profile.SETTINGS[key].read(value)
-    except profile.SettingError as error:
-        raise click.BadParameter(str(error), param_hint=repr(key)) from None
-    if key == "voice":
-        from coach.speech import Pyttsx3Engine
-
-        value = Pyttsx3Engine().resolve_voice(read) or read  # unknown: error with did-you-mean
-    elif key == "cache-dir":
-        value = str(read.absolute())
-    path = profile.profile_path()
-    replaced = profile.set_value(key, value, path)
-    stored = profile.dumps({key: profile.SETTINGS[key].read(value)}).strip()
-    click.echo(f"Set {stored} in {path}", err=True)
-    for other in replaced:
-        click.echo(f"Removed {other}: tempo, slower and faster are one setting.", err=True)
-
-
-@config_group.command("unset")
-@click.argument("key")
-def config_unset(key: str) -> None:
-    """Remove KEY from your profile, so the routine's setting or the default applies."""
-    from coach import profile
-
-    path = profile.profile_path()
-    if key not in profile.read_document(path):
-        _known_key(key)
-    if profile.unset_value(key, path):
-        click.echo(f"Removed {key} from {path}", err=True)
-    else:
-        click.echo(f"{key} was not set in {path}", err=True)
-
-
-@config_group.command("show")
-def config_show() -> None:
-    """Print your profile's path and each KEY = VALUE in it."""
-    from coach import profile
-
-    path = profile.profile_path()
-    values = profile.load_profile(path)
-    if not path.exists():
-        click.echo(f"# {path}")
-        click.echo("# No profile yet. Create one with, e.g.: coach config set rate 130")
-        return
-    click.echo(f"# {path}")
-    click.echo(profile.dumps(values).rstrip("\n") if values else "# (no settings)")
-
-
-@config_group.command("path")
-def config_path() -> None:
-    """Print where your profile is (it may not exist yet)."""
-    from coach.profile import profile_path
-
-    click.echo(str(profile_path()))
-
-
-def format_clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from coach.atomic import remove_stale, write_atomic
 from coach.diagnostics import CoachError
 
 STARTER = """\
@@ -60,20 +61,40 @@ def starter_text(name: str) -> str:
     return STARTER.format(title=title, filename=path.name, stem=path.stem)
 
 
-def write_starter(name: str, force: bool = False) -> Path:
-    """Write NAME(.routine) with the starter; never overwrite a file unless `force`."""
+def starter_path(name: str) -> Path:
+    """The file `coach new NAME` writes: NAME, with .routine added unless it has it.
+    CoachError for a name that cannot be a file's: empty, a directory, a NUL in it."""
+    if "\0" in name:
+        raise CoachError(f"cannot write {name!r}: a file name cannot hold a NUL character")
+    if not name.strip():
+        raise CoachError("the routine needs a name, like: coach new my-routine")
     path = Path(name)
+    if name.endswith(("/", os.sep)) or path.name in ("", ".", ".."):
+        example = os.path.join(name, "my-routine")
+        raise CoachError(f"{name} is a directory; name the file in it, like: coach new {example}")
     if path.suffix != ".routine":
         path = path.with_name(path.name + ".routine")
-    if path.exists() and not force:
-        raise CoachError(f"{path} already exists; choose another name or use --force")
-    if not path.parent.is_dir():
-        raise CoachError(f"cannot write {path}: directory {path.parent} does not exist")
-    temporary = path.with_name(f".{path.name}.tmp")
+    return path
+
+
+def write_starter(name: str, force: bool = False) -> Path:
+    """Write NAME(.routine) with the starter; never overwrite a file unless `force`.
+
+    Without `force` the file is published only if nothing has that name (coach.atomic's
+    exclusive write), so a file made meanwhile is never overwritten either.
+    """
+    path = starter_path(name)
+    directory = path.parent
     try:
-        temporary.write_text(starter_text(path.name), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise CoachError(f"cannot write {path}: {error.strerror}") from None
+        if path.is_dir():
+            raise CoachError(f"cannot write {path}: it is a directory")
+        if not directory.is_dir():
+            what = "is not a directory" if directory.exists() else "does not exist"
+            raise CoachError(f"cannot write {path}: directory {directory} {what}")
+        remove_stale(directory)
+        write_atomic(path, starter_text(path.name).encode("utf-8"), exclusive=not force)
+    except FileExistsError:
+        raise CoachError(f"{path} already exists; choose another name or use --force") from None
+    except OSError as error:  # no permission, a name too long, a full disk, ...
+        raise CoachError(f"cannot write {path}: {error.strerror or error}") from None
     return path

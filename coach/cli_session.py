@@ -1,0 +1,100 @@
+"""What the commands that build a session share: options to overrides over the profile,
+the pipeline run with its warnings on stderr, a progress bar, and m:ss."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from coach.compiler import Overrides
+    from coach.session import Session
+
+
+def build_session(
+    routine: str,
+    cache_dir: Path | None = None,
+    minutes: float | None = None,
+    extra: Overrides | None = None,
+    *,
+    live: bool | None = None,
+    **pacing: Any,
+) -> Session:
+    """Run the pipeline for a command: options become overrides; warnings and notes go to stderr.
+
+    `pacing` holds the pacing options' values by keyword (see `pacing_overrides`). The command
+    line (these options, then `extra` over them) beats the profile, which beats the routine's
+    settings (coach.profile.with_profile). The profile's lead-in applies to live sessions
+    only: `live`, which defaults to whether the running command is `play`.
+    """
+    from coach import session
+    from coach.profile import SettingError
+
+    try:
+        command_line = pacing_overrides(**pacing)
+    except SettingError as error:  # more than one of --tempo, --slower and --faster
+        raise click.UsageError(str(error), click.get_current_context(silent=True)) from None
+    if extra is not None:
+        command_line = extra.over(command_line)
+    overrides, profile_cache_dir = with_profile(command_line, live)
+    with progress_bar("Rendering speech") as progress:
+        built = session.build(
+            routine, overrides, cache_dir or profile_cache_dir, progress, minutes=minutes
+        )
+    for warning in built.warnings:
+        click.echo(warning.render(), err=True)
+    for note in built.notes:
+        click.echo(note, err=True)
+    return built
+
+
+def pacing_overrides(**values: Any) -> Overrides:
+    """Overrides from pacing option values (keyword names as in `PACING_KEYS`, `_` for `-`);
+    SettingError for more than one of tempo, slower and faster."""
+    from coach.profile import command_line_overrides
+
+    return command_line_overrides({key.replace("_", "-"): v for key, v in values.items()})
+
+
+def with_profile(
+    command_line: Overrides, live: bool | None = None
+) -> tuple[Overrides, Path | None]:
+    """coach.profile.with_profile; `live` is by default whether the running command is `play`."""
+    from coach import profile
+
+    if live is None:
+        ctx = click.get_current_context(silent=True)
+        live = ctx is not None and ctx.command.name == "play"
+    return profile.with_profile(command_line, live)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+        bar = state["bar"]
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def format_clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
