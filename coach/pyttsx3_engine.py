@@ -160,9 +160,12 @@ class Pyttsx3Engine:
 
 
 def excerpt(text: str, width: int = EXCERPT_CHARACTERS) -> str:
-    """`text` on one line, cut to about `width` characters ("..." marks a cut)."""
+    """`text` on one line, cut to at most `width` characters ("..." marks a cut)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 3].rstrip() + "..."
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 3]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."  # whole words if it can
 
 
 def _check_rate(rate: object) -> int:

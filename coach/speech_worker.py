@@ -28,7 +28,7 @@ from coach.espeak import INSTALL_HINT
 
 DEFAULT_PITCH = 50  # espeak-ng's own default
 #: Test hook: "KIND:TEXT" makes a worker asked to say exactly TEXT die of signal KIND
-#: ("segv", "abort", "kill") or hang ("hang"), the way a broken engine would.
+#: ("segv", "abrt", "kill": SIGSEGV, ...) or hang ("hang"), the way a broken engine would.
 FAULT_ENV = "COACH_SPEECH_WORKER_FAULT"
 #: A worker whose parent stopped waiting ends itself this long after a line's own limit.
 SELF_LIMIT_GRACE = 10.0
