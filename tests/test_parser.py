@@ -690,6 +690,42 @@ def test_a_line_between_two_indentation_levels_is_an_error() -> None:
     )
 
 
+def test_after_a_line_indented_unlike_its_block_the_real_errors_below_are_reported() -> None:
+    text = (
+        "step A:\n"
+        "    say: One.\n"
+        "   say: Two.\n"  # 3 spaces in a block of 4-space lines
+        "    say: Three.\n"
+        "    repaet 3 times\n"
+        "    pause 5 parsecs\n"
+    )
+    _, diagnostics = parse(text, PATH)
+    assert [(d.position.line, d.position.column, d.message) for d in diagnostics] == [
+        (3, 4, "inconsistent indentation: expected 4 spaces"),
+        (5, 5, "unknown keyword 'repaet'"),
+        (6, 13, "unknown unit 'parsecs'"),
+    ]
+
+
+def test_the_good_lines_after_a_line_indented_unlike_its_block_are_not_blamed() -> None:
+    routine, diagnostics = parse(
+        "step A:\n    say: One.\n   say: Two.\n    say: Three.\nsay: Four.\n", PATH
+    )
+    assert [d.message for d in diagnostics] == ["inconsistent indentation: expected 4 spaces"]
+    step, after = routine.body
+    assert isinstance(step, nodes.Step) and isinstance(after, nodes.Say)
+    assert [s.text.raw for s in step.body if isinstance(s, nodes.Say)] == ["One.", "Two.", "Three."]
+
+
+def test_a_line_indented_less_than_its_block_but_more_than_the_opener_stays_in_the_block() -> None:
+    routine, diagnostics = parse("step A:\n    step B:\n        say: In B.\n      say: X.\n", PATH)
+    assert [d.message for d in diagnostics] == ["inconsistent indentation: expected 8 spaces"]
+    (outer,) = routine.body
+    assert isinstance(outer, nodes.Step)
+    (inner,) = outer.body
+    assert isinstance(inner, nodes.Step) and len(inner.body) == 2
+
+
 def test_a_statement_with_an_unexpected_block_is_an_error_at_the_block() -> None:
     problem = only_problem("say: Hi.\n    pause 1s\n")
     assert (problem.position, problem.message) == (at(2, 5), "unexpected indented block")
