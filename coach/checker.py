@@ -23,7 +23,7 @@ from coach.bounds import (
 )
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD, DEFAULT_VOICE
 from coach.diagnostics import Diagnostic, Position
-from coach.expansion import Pace, Sizes, first_line_past, nodes_pace
+from coach.expansion import CLOSING_EVENTS, Pace, Sizes, first_line_past, nodes_pace
 from coach.texts import Placeholder, filled_length, placeholders
 from coach.units import format_duration, format_tempo
 
@@ -305,7 +305,8 @@ class _Checker:
         pace = _pace(self.routine)
         events, seconds = sizes.routine(self.routine, pace)
         if events > MAX_EVENTS:
-            found = sizes.passing(self.routine.body, pace, 0, MAX_EVENTS, 0)
+            # The closing bell is counted first: the statement found leaves it no room.
+            found = sizes.passing(self.routine.body, pace, CLOSING_EVENTS, MAX_EVENTS, 0)
             where = found[0].position if found else Position(self.routine.path, 1, 1)
             message = f"the routine expands to more than {MAX_EVENTS:,} events by here"
             hint = (

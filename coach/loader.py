@@ -236,6 +236,8 @@ class _Expander:
 
     def read_included(self, where: Position, raw: str, target: Path, display: str) -> str | None:
         """The text of an included file, or None after reporting why it cannot be had."""
+        if self.read > MAX_TOTAL_BYTES:
+            return None  # already reported: nothing more is read
         shown = _excerpt(raw)
         kind = _kind(target)
         if kind == "missing":
@@ -257,9 +259,10 @@ class _Expander:
             return None
         self.read += len(data)
         if self.read > MAX_TOTAL_BYTES:
-            message = "the routine and its includes are more than 2 MB of text in all"
-            hint = "each time a file is included its text counts again"
-            self.report(where, message, hint)
+            if self.read - len(data) <= MAX_TOTAL_BYTES:  # reported once, at the first over
+                message = "the routine and its includes are more than 2 MB of text in all"
+                hint = "each time a file is included its text counts again"
+                self.report(where, message, hint)
             return None
         text, diagnostics = decode(data, display)
         self.diagnostics.extend(diagnostics)
