@@ -12,8 +12,7 @@ from coach.diagnostics import (
 
 
 def error(line: int, file: str = "a.routine", warning: bool = False) -> Diagnostic:
-    severity = "warning" if warning else "error"
-    return Diagnostic(Position(file, line, 1), f"problem {line}", severity)
+    return Diagnostic(Position(file, line, 1), f"problem {line}", "warning" if warning else "error")
 
 
 def source_and_caret(diagnostic: Diagnostic) -> tuple[str, str]:
