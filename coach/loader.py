@@ -8,7 +8,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
@@ -49,10 +49,20 @@ def load_text(text: str, path: Path | str) -> tuple[nodes.Routine, list[Diagnost
     return routine, _sorted(diagnostics + expander.diagnostics)
 
 
-def check_file(path: Path | str, known_voices: Collection[str] | None = None) -> list[Diagnostic]:
-    """Load and check a routine file: every diagnostic, sorted by position."""
+def check_file(
+    path: Path | str,
+    known_voices: Collection[str] | None = None,
+    voices_for: Callable[[nodes.Routine], Collection[str] | None] | None = None,
+) -> list[Diagnostic]:
+    """Load and check a routine file: every diagnostic, sorted by position.
+
+    `voices_for`, if given, is asked for the known voices once the routine is loaded (say,
+    only when it names a voice), so the file is read and parsed once.
+    """
     routine, diagnostics, readable = _load(Path(path))
     if readable:
+        if voices_for is not None:
+            known_voices = voices_for(routine)
         diagnostics = diagnostics + check(routine, known_voices)
     return _sorted(diagnostics)
 

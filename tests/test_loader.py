@@ -454,3 +454,16 @@ def test_any_include_or_sound_path_gives_diagnostics_not_exceptions(
 ) -> None:
     lines = [f"{keyword}: {path}" for keyword, path in statements]
     load_text("title: T\n" + "\n".join(lines) + "\n", sandbox / "main.routine")
+
+
+def test_check_file_asks_for_the_voices_with_the_loaded_routine(tmp_path: Path) -> None:
+    path = write(tmp_path / "main.routine", "title: T\nvoice: gmw/en\nsay: Hi.\n")
+    asked: list[str] = []
+
+    def voices(routine: nodes.Routine) -> list[str]:
+        asked.append(routine.header.title)
+        return ["gmw/en-us"]
+
+    found = check_file(path, voices_for=voices)
+    assert asked == ["T"]
+    assert [d.message for d in found] == ["unknown voice 'gmw/en'"]
