@@ -97,6 +97,7 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
         speech_gain=chosen.volume if chosen.volume is not None else 1.0,
         click_gain=chosen.click_volume if chosen.click_volume is not None else 1.0,
         intro_segments=intro,
+        step_starts=compiler.step_starts,
     )
 
 
@@ -105,6 +106,7 @@ class _Compiler:
         self.overrides = overrides
         self.segments: list[Segment] = []
         self.step_names: list[str] = []
+        self.step_starts: list[int] = []
         self.pending_chimes = 0
         self._speakers: dict[Pacing, Callable[[str], SpeechLine]] = {}
         self._effective: dict[Pacing, Pacing] = {}
@@ -199,6 +201,7 @@ class _Compiler:
             case nodes.Step(name=name, body=body):
                 index = len(self.step_names)
                 self.step_names.append(substitute(name.raw, names))
+                self.step_starts.append(len(self.segments))
                 self.pending_chimes += 1
                 self.block(body, pacing, names, (*steps, index))
                 self.pending_chimes = 0

@@ -33,7 +33,9 @@ def lay_out(
     reps: list[RepRun] = []
     cursor = 0
     intro_end = 0
+    offsets: list[int] = []  # where each segment starts
     for number, segment in enumerate(plan.segments):
+        offsets.append(cursor)
         if number == plan.intro_segments:
             intro_end = cursor
         length = _segment_length(segment, sample_rate, clips, sound_lengths)
@@ -47,8 +49,9 @@ def lay_out(
     events.sort(key=lambda e: e.start * len(_KIND_ORDER) + _KIND_ORDER[e.kind])
     # A cue may ring on past the last segment (a countdown's "one"); the session covers it.
     length = max(cursor, max((e.start + e.length for e in events), default=0))
+    offsets.append(cursor)
     chapters = [
-        Chapter(name, *spans.get(index, (cursor, cursor)))
+        Chapter(name, *spans.get(index, [_empty_step_start(plan, index, offsets)] * 2))
         for index, name in enumerate(plan.step_names)
     ]
     if plan.speech_gain != 1.0 or plan.click_gain != 1.0:
@@ -56,6 +59,14 @@ def lay_out(
     return Timeline(
         plan.title, sample_rate, length, chapters, _duck_clicks(events), reps, intro_end
     )
+
+
+def _empty_step_start(plan: Plan, step: int, offsets: list[int]) -> int:
+    """Where a step without segments of its own (only settings) stands: before the segment
+    that follows its line."""
+    if step < len(plan.step_starts):
+        return offsets[min(plan.step_starts[step], len(offsets) - 1)]
+    return offsets[-1]
 
 
 def session_too_long(timeline: Timeline, path: str) -> Diagnostic | None:

@@ -6,15 +6,14 @@ from dataclasses import dataclass, field
 
 from coach.diagnostics import Diagnostic, Position
 
+# Nodes have slots: a 1 MB routine makes 100,000s of them, and a __dict__ each doubles that.
 # Durations are float seconds; tempos are stored as the period of one rep in seconds.
 # Statement nodes with values carry `columns`: field name -> 1-based column of that value on
 # the statement's line (e.g. Repeat.columns["count"]), so diagnostics can point at the value;
 # For uses "variable", "items" and "items[i]". Missing keys fall back to `position.column`.
 
-MAX_BLOCK_DEPTH = 32  # step, for, between and repeat blocks inside one another, across includes
 
-
-@dataclass
+@dataclass(slots=True)
 class Text:
     """Spoken or displayed text that may hold `{name}` placeholders; `{{`/`}}` are literal."""
 
@@ -22,7 +21,7 @@ class Text:
     position: Position
 
 
-@dataclass
+@dataclass(slots=True)
 class Setting:
     """`tempo:`, `rate:`, `voice:` or `gap:`; value is period s, wpm, voice id or seconds."""
 
@@ -32,20 +31,20 @@ class Setting:
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Say:
     position: Position
     text: Text
 
 
-@dataclass
+@dataclass(slots=True)
 class Pause:
     position: Position
     seconds: float
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Hold:
     position: Position
     seconds: float
@@ -54,7 +53,7 @@ class Hold:
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Breathe:
     position: Position
     count: int
@@ -66,20 +65,20 @@ class Breathe:
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Beat:
     position: Position
     word: Text
 
 
-@dataclass
+@dataclass(slots=True)
 class CountEvery:
     position: Position
     every: int
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Repeat:
     """N reps; `period` is None to use the current tempo. Beats/count come from its block."""
 
@@ -93,7 +92,7 @@ class Repeat:
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Sound:
     """A built-in sound name (`chime`, `bell`, `tick`) or a file path relative to `base_dir`.
 
@@ -111,14 +110,14 @@ class Sound:
         return self.name in BUILTIN_SOUNDS
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     position: Position
     name: Text
     body: list[Statement] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class For:
     """`for NAME in: A, B, C:` with its block, and the optional `between:` block after it."""
 
@@ -130,7 +129,7 @@ class For:
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Include:
     """`include: FILE`; the loader fills `body` with the included file's statements."""
 

@@ -56,6 +56,9 @@ class Plan:
     speech_gain: float = 1.0
     click_gain: float = 1.0
     intro_segments: int = 0  # leading silence and the --lead-in countdown, before the routine
+    # Per step: the index of the first segment after its line, so that a step that makes
+    # no segment of its own (only settings) still has its place.
+    step_starts: list[int] = field(default_factory=list)
 
     def speech_lines(self) -> list[SpeechLine]:
         """Every line to synthesize, in order of first use, each once."""

@@ -83,7 +83,9 @@ def block(draw: st.DrawFn, names: tuple[str, ...] = (), depth: int = 0) -> list[
 
 def checked(lines: list[str]) -> Routine | None:
     """The routine of `lines` if it parses and checks without errors, else None."""
-    routine, diagnostics = parse("title: Fuzz\n" + "\n".join(lines) + "\n", "fuzz.routine")
+    # A first statement, so that settings generated first are statements, not the header.
+    text = "title: Fuzz\nsay: Begin.\n" + "\n".join(lines) + "\n"
+    routine, diagnostics = parse(text, "fuzz.routine")
     assert not [d for d in diagnostics if d.is_error], [d.render() for d in diagnostics]
     if any(d.is_error for d in checker.check(routine)):
         return None

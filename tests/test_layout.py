@@ -123,3 +123,9 @@ def test_intro_end_marks_where_the_routine_starts_after_a_lead_in():
     led = lay_out_fixture("hold.routine", Overrides(lead_in=10))
     assert plain.intro_end == LEAD
     assert led.intro_end == LEAD + 10 * RATE
+
+
+def test_a_step_of_settings_only_has_an_empty_chapter_where_it_stands():
+    quiet, rest = lay_out_fixture("settings-step.routine").chapters
+    assert (quiet.name, quiet.start, quiet.end) == ("Quiet", LEAD, LEAD)
+    assert (rest.start, rest.end) == (LEAD, LEAD + 2 * RATE)
