@@ -91,11 +91,9 @@ def _is_routine(name: str) -> bool:
 
 def _check_one(path: Path, voices: _Voices) -> list[Diagnostic]:
     """check_file, with the engine's voices when the routine names one."""
-    from coach.loader import check_file, load
+    from coach.loader import check_file
 
-    routine, _ = load(path)
-    known = voices.ids() if _names_a_voice(routine) else None
-    return check_file(path, known)
+    return check_file(path, voices_for=lambda r: voices.ids() if _names_a_voice(r) else None)
 
 
 def _names_a_voice(routine: nodes.Routine) -> bool:

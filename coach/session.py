@@ -100,10 +100,28 @@ def build(
     if minutes is not None:
         routine, built, note = _fit(routine, built, minutes, renderer)
         notes.append(note)
+    _check_laid_out(built.timeline, routine.path)
     from coach.cuefit import speech_fit
 
     warnings = checked.warnings + speech_fit(routine, built.plan, built.infos, SAMPLE_RATE)
     return Session(built.timeline, renderer.bank(built), built.plan, routine, warnings, notes)
+
+
+def _check_laid_out(timeline: Timeline, path: str) -> None:
+    """The bounds again on the laid-out session, before any of it is mixed: its real speech
+    lengths and the listener's pacing (a lead-in, --breath) can take it past them."""
+    from coach.bounds import MAX_EVENTS
+    from coach.layout import session_too_long
+
+    problems = [found] if (found := session_too_long(timeline, path)) else []
+    if len(timeline.events) > MAX_EVENTS:
+        message = (
+            f"the session has {len(timeline.events):,} events once laid out,"
+            f" over the limit of {MAX_EVENTS:,}"
+        )
+        problems.append(Diagnostic(Position(path, 1, 1), message, "error", None))
+    if problems:
+        raise RoutineError(problems)
 
 
 @dataclass
