@@ -45,7 +45,7 @@ class CoachGroup(click.Group):
             click.echo(error.render(), err=True)
             count = len([d for d in error.diagnostics if d.is_error])
             raise click.ClickException(
-                f"{count} error{'s' if count != 1 else ''}; nothing was rendered"
+                f"{count:,} error{'s' if count != 1 else ''}; nothing was rendered"
             ) from None
         except CoachError as error:
             if _stream_closed(error):

@@ -47,7 +47,7 @@ def check(paths: tuple[str, ...]) -> None:
         warnings += sum(not d.is_error for d in diagnostics)
     files = f"{checked} file{'s' if checked != 1 else ''} checked"
     if errors:
-        raise click.ClickException(f"{errors} error{'s' if errors != 1 else ''}; {files}")
+        raise click.ClickException(f"{errors:,} error{'s' if errors != 1 else ''}; {files}")
     extra = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     click.echo(f"ok: {files}{extra}", err=True)
 

@@ -99,9 +99,9 @@ def render_diagnostics(diagnostics: Iterable[Diagnostic]) -> str:
 
 def _more(file: str, errors: int, warnings: int) -> str:
     """`and 12 more errors in FILE` (and of warnings, when some are hidden too)."""
-    parts = [f"{errors} more error{'s' if errors != 1 else ''}"] if errors else []
+    parts = [f"{errors:,} more error{'s' if errors != 1 else ''}"] if errors else []
     if warnings:
-        parts.append(f"{warnings} more warning{'s' if warnings != 1 else ''}")
+        parts.append(f"{warnings:,} more warning{'s' if warnings != 1 else ''}")
     return f"and {' and '.join(parts)} in {file}"
 
 
