@@ -163,7 +163,7 @@ def test_a_100_kb_line_of_braces_is_checked_and_rendered_fast_and_short(tmp_path
     shown = render_diagnostics(check_file(path))
     assert time.perf_counter() - start < 2.0
     assert len(shown) < 20_000
-    assert shown.endswith(f"and 49951 more errors in {path}")
+    assert shown.endswith(f"and 49,951 more errors in {path}")
 
 
 # Four hours -------------------------------------------------------------------------------------
