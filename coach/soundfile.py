@@ -48,7 +48,7 @@ def load_sound_file(path: Path | str, sample_rate: int) -> NDArray[Any]:
     shown = str(path)
     fd = open_sound(Path(path), shown)
     try:
-        info = probe_fd(fd, shown)
+        info = probe_fd(fd, shown, verify=False)  # decoding says what is wrong, if anything
         if info.format == "wav":
             return _decode_wav(fd, wav_layout(fd, shown), sample_rate)
         return _decode_ffmpeg(fd, info, sample_rate, shown)

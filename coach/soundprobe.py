@@ -24,6 +24,12 @@ MAX_SOUND_SECONDS = 2 * 3600.0
 # 2 hours of 48 kHz stereo 24-bit WAV is 2.1 GB; 1 GiB still holds 2 hours of CD-quality
 # stereo or far more of any compressed format, and bounds what a decoder is asked to read.
 MAX_SOUND_BYTES = 1 << 30
+# Real audio is recorded at 8 kHz or more. A header saying 1 Hz would make a few kilobytes
+# last hours: refusing low rates keeps a small file from decoding to a long one.
+MIN_SAMPLE_RATE = 8000
+# Decoding a whole file to nowhere (the check that it really is audio) runs at hundreds of
+# times real time; 2 hours of MP3 take well under a minute.
+DECODE_TIMEOUT = 120.0
 USE = "use WAV, MP3, Ogg or FLAC"
 # ffprobe reads headers (and for Ogg the last page); a healthy file takes well under a second.
 PROBE_TIMEOUT = 30.0
@@ -94,8 +100,10 @@ def open_sound(path: Path, shown: str) -> int:
     return fd
 
 
-def probe_fd(fd: int, shown: str) -> SoundInfo:
-    """Probe the regular file open on `fd` (see `open_sound`)."""
+def probe_fd(fd: int, shown: str, verify: bool = True) -> SoundInfo:
+    """Probe the regular file open on `fd` (see `open_sound`). With `verify`, an MP3, Ogg
+    or FLAC file is also decoded to nowhere, so a file whose frames hold no audio is found
+    here, as `coach check` must, and not only when a session decodes it."""
     head = os.pread(fd, _HEAD_BYTES, 0)
     end = id3_end(head)
     # An ID3 tag holding cover art can be megabytes long: look at what follows it.
@@ -111,6 +119,8 @@ def probe_fd(fd: int, shown: str) -> SoundInfo:
         raise SoundFileError(
             f"sound file '{shown}' lasts {clock(seconds)}, over the 2 hour limit for a sound file"
         )
+    if verify and kind != "wav":
+        _check_decodes(fd, kind, seconds, shown)
     return SoundInfo(kind, seconds)
 
 
@@ -189,6 +199,7 @@ def _wav_layout(fmt: bytes, offset: int, length: int, shown: str) -> WavLayout:
         raise SoundFileError(f"{unreadable} ({channels} channels); {use}")
     if rate < 1 or align != channels * bits // 8:
         raise SoundFileError(f"{broken} (its format header is inconsistent)")
+    _check_rate(rate, shown)
     encoding = "float" if tag == _WAV_FLOAT else "pcm"
     return WavLayout(encoding, channels, rate, bits, offset, max(length, 0) // align)
 
@@ -236,7 +247,7 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
     elif kind == "flac":
         entries = ["-show_entries", "stream=codec_type,codec_name,sample_rate:packet=duration"]
     else:
-        entries = ["-show_entries", "format=duration:stream=codec_type,codec_name"]
+        entries = ["-show_entries", "format=duration:stream=codec_type,codec_name,sample_rate"]
     command = [
         find_tool("ffprobe"),
         "-hide_banner",
@@ -276,6 +287,7 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
             f"sound file '{shown}' holds {codec} audio, which coach does not read; {USE}"
         )
     try:
+        _check_rate(int(streams[0]["sample_rate"]), shown)
         if kind == "mp3":
             rate = int(streams[0]["sample_rate"])
             frame = 1152 if rate >= 32000 else 576  # MPEG-1 layer III, else MPEG-2 and 2.5
@@ -290,6 +302,38 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
     if not seconds > 0:  # also NaN
         raise SoundFileError(f"sound file '{shown}' has no audio in it")
     return seconds
+
+
+def _check_rate(rate: int, shown: str) -> None:
+    if rate < MIN_SAMPLE_RATE:
+        raise SoundFileError(
+            f"sound file '{shown}' says it plays at {rate:,} Hz; coach reads sound files "
+            f"recorded at {MIN_SAMPLE_RATE:,} Hz or more"
+        )
+
+
+def _check_decodes(fd: int, kind: str, seconds: float, shown: str) -> None:
+    """SoundFileError unless ffmpeg decodes the file, as a session will, without failing."""
+    command = [
+        find_tool("ffmpeg"),
+        *("-hide_banner", "-nostdin", "-v", "error"),
+        *ffmpeg_input(fd, kind),
+        *("-map", "0:a:0", "-t", f"{seconds:.6f}", "-f", "null", "-"),
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            pass_fds=(fd,),
+            timeout=DECODE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SoundFileError(f"sound file '{shown}' could not be read in time") from None
+    if done.returncode != 0:
+        broken = f"sound file '{shown}' is not a readable {FORMAT_NAMES[kind]} file"
+        raise SoundFileError(f"{broken}{ffmpeg_detail(done.stderr)}")
 
 
 def ffmpeg_detail(stderr: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import struct
@@ -280,23 +281,39 @@ def test_other_codecs_are_refused(tmp_path: Path) -> None:
 
 def test_a_small_wav_that_would_last_hours_is_refused_at_once(tmp_path: Path) -> None:
     path = tmp_path / "slow.wav"
-    path.write_bytes(wav_bytes(1, bytes(40_000)))  # 20,000 samples at 1 Hz
+    path.write_bytes(wav_bytes(1, bytes(40_000)))  # 20,000 samples at 1 Hz: 5.5 hours
     started = time.monotonic()
     assert refusal(path) == (
-        "sound file 'slow.wav' lasts 5:33:20, over the 2 hour limit for a sound file"
+        "sound file 'slow.wav' says it plays at 1 Hz; coach reads sound files recorded at "
+        "8,000 Hz or more"
     )
-    with pytest.raises(SoundFileError, match="over the 2 hour limit"):
+    with pytest.raises(SoundFileError, match="plays at 1 Hz"):
         load_sound_file(path, RATE)
     assert time.monotonic() - started < 1.0
 
 
+def test_the_lowest_sample_rate_is_8000_hz(tmp_path: Path) -> None:
+    low = tmp_path / "low.wav"
+    low.write_bytes(wav_bytes(7999, bytes(7999 * 2)))
+    assert "plays at 7,999 Hz" in refusal(low)
+    lowest = tmp_path / "lowest.wav"
+    lowest.write_bytes(wav_bytes(8000, bytes(8000 * 2)))
+    assert probe_sound(lowest).seconds == 1.0
+
+
+def long_wav(path: Path, seconds: int) -> Path:
+    """An 8-bit 8 kHz WAV of `seconds` of silence, written sparse."""
+    size = seconds * 8000
+    path.write_bytes(wav_bytes(8000, b"", claimed=size, bits=8))
+    with path.open("r+b") as file:
+        file.truncate(44 + size)
+    return path
+
+
 def test_two_hours_is_the_limit(tmp_path: Path) -> None:
-    rate = 8
-    at_limit = tmp_path / "two-hours.wav"
-    at_limit.write_bytes(wav_bytes(rate, bytes(2 * int(MAX_SOUND_SECONDS) * rate)))
+    at_limit = long_wav(tmp_path / "two-hours.wav", int(MAX_SOUND_SECONDS))
     assert probe_sound(at_limit).seconds == MAX_SOUND_SECONDS
-    over = tmp_path / "longer.wav"
-    over.write_bytes(wav_bytes(rate, bytes(2 * (int(MAX_SOUND_SECONDS) + 1) * rate)))
+    over = long_wav(tmp_path / "longer.wav", int(MAX_SOUND_SECONDS) + 1)
     assert "lasts 2:00:01, over the 2 hour limit" in refusal(over)
 
 
@@ -371,3 +388,11 @@ def test_a_socket_is_refused(tmp_path: Path) -> None:
         server.bind(str(path))
         server.listen()
         assert refused_within(path) == "sound file 's.ogg' is a socket, not a regular file"
+
+
+def test_mp3_frames_that_hold_no_audio_are_refused_by_the_probe(tmp_path: Path) -> None:
+    # MP3 frame headers (so it sniffs as MP3 and ffprobe counts frames) around noise.
+    noise = random.Random(7).randbytes
+    path = tmp_path / "garbage.mp3"
+    path.write_bytes((bytes([0xFF, 0xFB, 0x90, 0x00]) + noise(413)) * 3 + noise(5000))
+    assert refusal(path).startswith("sound file 'garbage.mp3' is not a readable MP3 file (")
