@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from coach.filekinds import file_kind
+
 TEMP_SUFFIX = ".coach-tmp"
 #: A temporary file older than this (by its modification time) is a leftover of a run that
 #: was killed: no live run goes that long without writing to its temporary file.
@@ -116,6 +118,7 @@ def atomic_write(
     temporary file and leaves the target as it was; OSError is raised as it came.
     """
     target = real_target(Path(path))
+    _refuse_other_than_file(target)
     fd, temp = new_temp(target.parent, target.name)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -124,6 +127,7 @@ def atomic_write(
             os.fchmod(file.fileno(), default_mode(target) if mode is None else mode)
             os.fsync(file.fileno())
         _fsync_path(temp)  # what was written to `temp` by name (ffmpeg) reaches the disk too
+        _refuse_other_than_file(target)  # nothing was put there meanwhile
         if exclusive:
             _publish_exclusive(temp, target)
         else:
@@ -132,6 +136,22 @@ def atomic_write(
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+class NotAFileError(OSError):
+    """The target of a write is a directory, FIFO, device or socket: it is never replaced."""
+
+
+def _refuse_other_than_file(target: Path) -> None:
+    """NotAFileError if something other than a regular file is at `target`: renaming over
+    a device node or a FIFO would replace it (as root, /dev/null itself)."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = file_kind(mode)
+        raise NotAFileError(errno.EEXIST, f"it is {kind}, not a file", str(target))
 
 
 def write_atomic(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.atomic import new_temp, remove_stale, write_atomic
+from coach.atomic import NotAFileError, new_temp, remove_stale, write_atomic
 from coach.diagnostics import SpeechError
 from coach.speech import SpeechEngine, SpeechLine
 
@@ -200,6 +200,8 @@ class ClipCache:
             try:
                 write_atomic(final, data, mode=_clip_mode(), exclusive=True)
                 return clip
+            except NotAFileError:
+                return clip  # a directory keeps its place: the session still has its clip
             except FileExistsError:
                 existing = _read_or_none(final, key)
                 if existing is not None:

@@ -20,6 +20,7 @@ from coach.encoding import ffmetadata as ffmetadata
 from coach.encoding import ffmpeg_command as ffmpeg_command
 from coach.encoding import mp3_encoder_args as mp3_encoder_args
 from coach.encoding import wav_header as wav_header
+from coach.filekinds import file_kind
 from coach.mixer import SourceBank, mix_blocks
 from coach.timeline import Timeline
 
@@ -70,7 +71,7 @@ def check_target(
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {_reason(exc, path.parent)}") from exc
     if not stat.S_ISREG(found.st_mode):
-        raise ExportError(f"cannot write {path}: it is {_what_is(found.st_mode)}, not a file")
+        raise ExportError(f"cannot write {path}: it is {file_kind(found.st_mode)}, not a file")
     for source in inputs:
         with contextlib.suppress(OSError):
             if os.path.samefile(real, source):
@@ -79,18 +80,6 @@ def check_target(
                     "choose another name for the export"
                 )
     return real, chosen
-
-
-def _what_is(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def export(

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from coach.diagnostics import RoutineNotFound
+from coach.filekinds import file_kind
 
 ROUTINE_SUFFIX = ".routine"
 
@@ -43,21 +44,6 @@ def resolve(ref: str) -> Path:
     raise RoutineNotFound(
         f"'{ref}' is neither a routine file nor a built-in routine (built-in: {names})"
     )
-
-
-def file_kind(mode: int) -> str:
-    """What a file that is not a regular file is, for messages: "a directory", ..."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _mode(path: Path) -> int | None:

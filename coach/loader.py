@@ -16,7 +16,7 @@ from coach import nodes
 from coach.bounds import MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH
 from coach.checker import check
 from coach.diagnostics import Diagnostic, Position, RoutineNotFound, sort_key
-from coach.library import file_kind
+from coach.filekinds import file_kind
 from coach.parser import parse
 from coach.soundprobe import SoundFileError, SoundInfo, probe_sound
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach.atomic import real_target, remove_stale, write_atomic
 from coach.diagnostics import CoachError
+from coach.filekinds import file_kind
 from coach.settings import SETTINGS as SETTINGS
 from coach.settings import TEMPO_KEYS, overrides_from
 from coach.settings import Setting as Setting
@@ -124,7 +125,7 @@ def _read_bytes(path: Path) -> bytes | None:
         found = os.fstat(fd)
         if not stat.S_ISREG(found.st_mode):
             raise ProfileError(
-                f"your profile {path} is {_what_is(found.st_mode)}, not a file; "
+                f"your profile {path} is {file_kind(found.st_mode)}, not a file; "
                 f"set {CONFIG_ENV} to the path of a TOML file"
             )
         if found.st_size > MAX_PROFILE_BYTES:
@@ -147,18 +148,6 @@ def _too_big(path: Path, size: int) -> ProfileError:
         f"your profile {path} is {size / 1e6:.1f} MB, over the 1 MB a profile may be; "
         "it holds a few KEY = VALUE lines. Point COACH_CONFIG elsewhere, or delete it."
     )
-
-
-def _what_is(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _syntax_message(path: Path, text: str, error: Exception) -> str:

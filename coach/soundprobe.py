@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coach.diagnostics import CoachError
+from coach.filekinds import file_kind, kind_at
 from coach.soundsniff import FORMATS, id3_end, sniff, sniff_after_id3
 
 # This module is imported by the loader, so by `coach check`: standard library only.
@@ -79,12 +80,12 @@ def open_sound(path: Path, shown: str) -> int:
         raise SoundFileError(f"sound file '{shown}' cannot be read (permission denied)") from None
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket (or a FIFO opened for writing) refuses open
-            raise SoundFileError(_not_a_file(shown, _kind_by_name(path))) from None
+            raise SoundFileError(_not_a_file(shown, kind_at(path))) from None
         raise SoundFileError(f"sound file '{shown}' cannot be read ({exc.strerror})") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise SoundFileError(_not_a_file(shown, _kind(info.st_mode)))
+            raise SoundFileError(_not_a_file(shown, file_kind(info.st_mode)))
         if info.st_size == 0:
             raise SoundFileError(f"sound file '{shown}' is empty")
         if info.st_size > MAX_SOUND_BYTES:
@@ -345,24 +346,3 @@ def ffmpeg_detail(stderr: bytes) -> str:
 
 def _not_a_file(shown: str, kind: str) -> str:
     return f"sound file '{shown}' is {kind}, not a regular file"
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "something else"
-
-
-def _kind_by_name(path: Path) -> str:
-    try:
-        return _kind(os.stat(path).st_mode)
-    except OSError:
-        return "something else"

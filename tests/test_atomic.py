@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from coach.atomic import (
     STALE_SECONDS,
+    NotAFileError,
     atomic_write,
     current_umask,
     is_temp_name,
@@ -115,3 +117,30 @@ def test_a_new_file_gets_the_umask_s_permissions(tmp_path: Path) -> None:
         assert write_atomic(tmp_path / "a", b"x").stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_fifo_is_never_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.routine"
+    os.mkfifo(fifo)
+    with pytest.raises(NotAFileError, match=r"it is a FIFO \(named pipe\), not a file"):
+        write_atomic(fifo, b"data")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["x.routine"]
+
+
+def test_a_link_to_a_device_is_never_written_through(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    device = tmp_path / "null"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    link = tmp_path / "x.routine"
+    link.symlink_to(device)
+    with pytest.raises(NotAFileError, match="it is a character device, not a file"):
+        write_atomic(link, b"data", exclusive=False)
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and link.is_symlink()
+
+
+def test_a_directory_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(NotAFileError, match="it is a directory, not a file"):
+        write_atomic(tmp_path / "d", b"data")

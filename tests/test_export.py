@@ -393,7 +393,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, make_timeline) -> None:
 
 def test_a_device_is_refused(tmp_path) -> None:
     """Checked without writing anything: as root, a mistake here would replace the device."""
-    with pytest.raises(ExportError, match=r"/dev/null: it is a device, not a file"):
+    with pytest.raises(ExportError, match=r"/dev/null: it is a character device, not a file"):
         check_target(Path("/dev/null"))
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
