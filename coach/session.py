@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach import library, loader, nodes
+from coach.bounds import MAX_ROUTINE
 from coach.compiler import Overrides, compile_routine
 from coach.diagnostics import CoachError, Diagnostic, Position, RoutineError
 from coach.plan import ClipInfo, Plan
@@ -168,8 +169,14 @@ class _Renderer:
         lines = plan.speech_lines()
         missing = [line for line in lines if line not in self.clips]
         if missing:
+            # The speech of a whole routine is bounded like the routine: what the clips
+            # already made take comes off the budget of the ones still to make.
+            have = sum(self.clips[line].length for line in lines if line in self.clips)
+            budget = int(MAX_ROUTINE * SAMPLE_RATE) - have
             try:
-                rendered = speech.render_speech(missing, self.cache, SAMPLE_RATE, progress)
+                rendered = speech.render_speech(
+                    missing, self.cache, SAMPLE_RATE, progress, budget=budget
+                )
             except speech.SpeechLineError as error:
                 raise error.at(first_position(plan, error.line)) from error
             self.clips.update(rendered)

@@ -134,6 +134,22 @@ class SpeechLineError(SpeechError):
         return SpeechLineError(self.line, self.reason, position)
 
 
+class SpeechBudgetError(SpeechLineError):
+    """The speech of the lines being rendered passed its budget by `line`."""
+
+    def __init__(self, line: SpeechLine, seconds: float, position: Position | None = None) -> None:
+        hours = f"{seconds / 3600:g} hour{'s' if seconds != 3600 else ''}"
+        reason = (
+            f"the routine's speech lasts more than {hours} by this line, over the limit of "
+            f"{hours} for a whole routine; nothing more is rendered"
+        )
+        super().__init__(line, reason, position)
+        self.seconds = seconds
+
+    def at(self, position: Position | None) -> SpeechBudgetError:
+        return SpeechBudgetError(self.line, self.seconds, position)
+
+
 # ---------------------------------------------------------------------------------------------
 # rendering
 
@@ -173,8 +189,13 @@ def render_speech(
     cache: ClipCache,
     sample_rate: int,
     progress: Callable[[int, int], None] | None = None,
+    budget: int | None = None,
 ) -> dict[SpeechLine, Clip]:
     """Resolve every unique line to a clip through `cache` (synthesizing each at most once).
+
+    `budget` bounds the speech, in samples, of all the lines together: once the clips made
+    or found pass it, rendering stops with a `SpeechBudgetError` naming the line that passed
+    it, so text the checker's estimate undercounts cannot make rendering run on.
 
     Clips are mono int16 at `sample_rate` (resampled only if the engine's rate differs), with
     leading and trailing silence trimmed to `SILENCE_PAD_SECONDS`. Lines missing from the
@@ -188,11 +209,20 @@ def render_speech(
     known = cache.known_lengths(recipe)
     clips: dict[SpeechLine, Clip] = {}
     missing: list[SpeechLine] = []
+    spent = 0
+
+    def spend(line: SpeechLine, length: int) -> None:
+        nonlocal spent
+        spent += length
+        if budget is not None and spent > budget:
+            raise SpeechBudgetError(line, budget / sample_rate)
+
     for line in unique:
         key = cache.key(line)
         length = known.get(key)
         if length is not None and cache.has(key):
             clips[line] = Clip(key, length, load=partial(_session_clip, cache, line, sample_rate))
+            spend(line, length)
             if progress is not None:
                 progress(len(clips), total)
         else:
@@ -205,6 +235,7 @@ def render_speech(
         found[clip.key] = clip.length
         if progress is not None:
             progress(len(clips), total)
+        spend(line, clip.length)
 
     if missing:
         _render_missing(missing, cache, sample_rate, resolved)

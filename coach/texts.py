@@ -40,9 +40,25 @@ def filled_length(raw: str, lengths: Mapping[str, int]) -> int:
     return length
 
 
+# ASCII symbols the engine reads out as words ("percent", "plus", ...); other ASCII
+# punctuation is silent.
+_SPOKEN_ASCII = frozenset("#$%&*+/<=>@\\^_|~")
+# A symbol read out is a word or more ("not equal to", a flag's country name): counted as
+# this many letters, still low, so symbols cannot make speech look free.
+SYMBOL_LETTERS = 3
+
+
 def letters(text: str) -> int:
-    """Letters and digits in `text`: what a speech estimate counts."""
-    return sum(map(str.isalnum, text))
+    """What a speech estimate counts in `text`: its letters and digits, and
+    `SYMBOL_LETTERS` for each symbol the engine reads out (any non-ASCII one, and a few
+    ASCII ones like % and +)."""
+    count = 0
+    for char in text:
+        if char.isalnum():
+            count += 1
+        elif char in _SPOKEN_ASCII or (ord(char) > 127 and not char.isspace()):
+            count += SYMBOL_LETTERS
+    return count
 
 
 def fewest_letters(raw: str, fewest: Mapping[str, int]) -> int:

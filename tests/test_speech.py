@@ -21,6 +21,7 @@ from coach.speech import (
     SILENCE_THRESHOLD,
     Clip,
     Pyttsx3Engine,
+    SpeechBudgetError,
     SpeechEngine,
     SpeechLine,
     render_speech,
@@ -377,3 +378,33 @@ def test_voices_and_version_are_read_without_pyttsx3_or_a_worker() -> None:
     count, *version, imported = out.stdout.split()
     assert int(count) > 50 and " ".join(version).startswith("pyttsx3 ")
     assert imported == "False"
+
+
+def test_render_speech_stops_once_the_speech_passes_its_budget(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    many = [line(f"This is line number {n} of a long talk.") for n in range(40)]
+    with pytest.raises(SpeechBudgetError) as error:
+        render_speech(many, ClipCache(tmp_path, counting), RATE, budget=3 * RATE)
+    assert error.value.line in many
+    assert "by this line" in str(error.value)
+    assert len(counting.calls) < len(many)  # stopped early: not every line was made
+
+
+def test_clips_found_in_the_cache_count_toward_the_budget(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    cache = ClipCache(tmp_path, counting)
+    render_speech([line("One"), line("Two")], cache, RATE)
+    made = len(counting.calls)
+    with pytest.raises(SpeechBudgetError):
+        render_speech([line("One"), line("Two")], cache, RATE, budget=RATE // 10)
+    assert len(counting.calls) == made  # refused on what the cache already holds
+
+
+def test_budget_error_names_the_limit_in_hours() -> None:
+    error = SpeechBudgetError(line("Hi"), 4 * 3600.0)
+    assert str(error) == (
+        "the routine's speech lasts more than 4 hours by this line, over the limit of "
+        "4 hours for a whole routine; nothing more is rendered"
+    )
