@@ -8,18 +8,16 @@ import hashlib
 import json
 import os
 import stat
-import struct
 import sys
 import threading
-import wave
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
-from coach.atomic import NotAFileError, new_temp, remove_stale, write_atomic
+from coach.atomic import NotAFileError, current_umask, new_temp, remove_stale, write_atomic
+from coach.clipformat import decode_clip, encode_clip, read_engine_wav
 from coach.diagnostics import SpeechError
 from coach.speech import SpeechEngine, SpeechLine
 
@@ -47,12 +45,10 @@ _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.E
 # The key recipe's JSON (made once: json.dumps with options builds an encoder every call).
 _KEY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
-_CHECKSUM_CHUNK = b"csum"
-_RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"
-_FMT = struct.Struct("<4sIHHIIHH")  # the whole fmt chunk
-_CHUNK = struct.Struct("<4sI")  # a chunk header: id, size
-_HEADER_SIZE = _RIFF.size + _FMT.size + _CHUNK.size  # 44: where the samples start
-_TRAILER_SIZE = _CHUNK.size + 32  # checksum chunk: header, sha256
+
+#: Room a clip may need on the cache's file system before it is rendered (a long clip at the
+#: slowest rate is a few MB; a nearly full disk is reported before the engine is asked).
+MIN_FREE_BYTES = 8 << 20
 
 
 class CacheError(SpeechError):
@@ -178,7 +174,12 @@ class ClipCache:
             ) from exc
         os.close(fd)
         try:
-            self.engine.synthesize(line, spoken)
+            self._check_room()
+            try:
+                self.engine.synthesize(line, spoken)
+            except SpeechError:
+                self._check_room()  # a disk that filled meanwhile is the real reason
+                raise
             samples, rate = read_engine_wav(spoken)
         finally:
             with contextlib.suppress(OSError):
@@ -190,6 +191,21 @@ class ClipCache:
                 f"cannot write the clip {final.name} in the clip cache directory "
                 f"{self.directory}: {exc.strerror or exc}"
             ) from exc
+
+    def _check_room(self) -> None:
+        """CacheError if the cache's file system is (nearly) full: the engine would fail to
+        write its clip there, and only say so once its time limit ran out."""
+        try:
+            found = os.statvfs(self.directory)
+        except OSError:
+            return  # cannot tell: writing will say
+        free = found.f_bavail * found.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise CacheError(
+                f"cannot write to the clip cache directory {self.directory}: no space left "
+                f"on the device ({free // 1024:,} KB free); free some space, or choose "
+                f"another directory with --cache-dir or {CACHE_DIR_ENV}"
+            )
 
     def _publish(
         self, final: Path, key: str, data: bytes, clip: tuple[NDArray[Any], int]
@@ -277,96 +293,9 @@ def _read_or_none(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
         return None
 
 
-def encode_clip(samples: NDArray[Any], sample_rate: int, key: str) -> bytes:
-    """A mono 16-bit PCM WAV of `samples` followed by a checksum chunk bound to `key`."""
-    pcm = np.asarray(samples, dtype="<i2").tobytes()
-    riff = _RIFF.pack(b"RIFF", _HEADER_SIZE - 8 + len(pcm) + _TRAILER_SIZE, b"WAVE")
-    # PCM, mono, rate, byte rate, block align, bits per sample
-    fmt = _FMT.pack(b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
-    data = _CHUNK.pack(b"data", len(pcm))
-    digest = _digest(key, fmt + data, pcm)
-    return riff + fmt + data + pcm + _CHUNK.pack(_CHECKSUM_CHUNK, 32) + digest
-
-
-def decode_clip(data: bytes, key: str) -> tuple[NDArray[Any], int] | None:
-    """Inverse of `encode_clip`; None unless every size, field and the checksum are right."""
-    if len(data) < _HEADER_SIZE + _TRAILER_SIZE:
-        return None
-    riff, size, wave_id = _RIFF.unpack_from(data, 0)
-    fmt_fields = _FMT.unpack_from(data, _RIFF.size)
-    data_id, data_size = _CHUNK.unpack_from(data, _RIFF.size + _FMT.size)
-    rate = fmt_fields[4]
-    end = _HEADER_SIZE + data_size
-    if (
-        (riff, wave_id, data_id) != (b"RIFF", b"WAVE", b"data")
-        or size != len(data) - 8
-        or fmt_fields != (b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
-        or rate <= 0
-        or data_size == 0
-        or data_size % 2
-        or end + _TRAILER_SIZE != len(data)
-    ):
-        return None
-    if _CHUNK.unpack_from(data, end) != (_CHECKSUM_CHUNK, 32):
-        return None
-    pcm = data[_HEADER_SIZE:end]
-    if _digest(key, data[_RIFF.size : _HEADER_SIZE], pcm) != data[end + _CHUNK.size :]:
-        return None
-    return np.frombuffer(pcm, dtype="<i2").astype(np.int16), rate
-
-
-def _digest(key: str, fmt_and_data_header: bytes, pcm: bytes) -> bytes:
-    h = hashlib.sha256(key.encode("ascii"))
-    h.update(fmt_and_data_header)
-    h.update(pcm)
-    return h.digest()
-
-
-def read_engine_wav(path: Path) -> tuple[NDArray[Any], int]:
-    """An engine's PCM WAV as mono int16 samples and its rate.
-
-    Mono 16-bit input (espeak-ng's format) is returned exactly as written; other widths are
-    scaled to 16 bits and several channels are averaged.
-    """
-    try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-            raw = w.readframes(w.getnframes())
-    except (wave.Error, EOFError, OSError) as exc:
-        raise SpeechError(f"the text-to-speech engine wrote an unreadable WAV: {exc}") from exc
-    if width == 2:
-        values = np.frombuffer(raw, dtype="<i2").astype(np.int32)
-    elif width == 1:
-        values = (np.frombuffer(raw, dtype=np.uint8).astype(np.int32) - 128) << 8
-    elif width == 3:
-        b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        values = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)) >> 16
-    elif width == 4:
-        values = np.frombuffer(raw, dtype="<i4").astype(np.int64) >> 16
-    else:
-        raise SpeechError(f"the text-to-speech engine wrote {width * 8}-bit audio (unsupported)")
-    if channels > 1:
-        frames = len(values) // channels
-        values = np.round(values[: frames * channels].reshape(frames, channels).mean(axis=1))
-    samples = np.asarray(values).astype(np.int16)
-    if len(samples) == 0 or rate <= 0:
-        raise SpeechError("the text-to-speech engine wrote an empty clip")
-    return samples, rate
-
-
-_umask_lock = threading.Lock()
-_umask: int | None = None
-
-
 def _clip_mode() -> int:
-    """The permissions of a new clip: those of any new file (0o666 less the umask), found
-    once, as reading the umask means setting it, which other threads must not see."""
-    global _umask
-    with _umask_lock:
-        if _umask is None:
-            _umask = os.umask(0o022)
-            os.umask(_umask)
-        return 0o666 & ~_umask
+    """The permissions of a new clip: those of any new file (0o666 less the umask)."""
+    return 0o666 & ~current_umask()
 
 
 def default_cache_dir(
