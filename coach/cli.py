@@ -207,10 +207,13 @@ def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
 
 def export_to_stdout(routine: str, fmt: str | None, pacing: dict[str, Any]) -> None:
     """`coach export ROUTINE -o -`: the audio alone on standard output, never a terminal."""
-    from coach.export import export_stream
+    from coach.export import check_stream_target, export_stream
+    from coach.session import routine_inputs
 
     with audio_stdout() as fd:
+        check_stream_target(fd, routine_inputs(routine))  # before any speech is rendered
         built = build_session(routine, **pacing)
+        check_stream_target(fd, built.routine.inputs)
         with progress_bar("Writing standard output") as progress:
             written = export_stream(built.timeline, built.bank, fd, fmt, progress)
     duration = format_clock(built.timeline.duration)
@@ -266,7 +269,8 @@ SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="With --sample: write the sample to FILE (.mp3, .wav or .ogg) instead of playing it.",
+    help="With --sample: write the sample to FILE (.mp3, .wav or .ogg; - for standard "
+    "output) instead of playing it.",
 )
 @sample_pacing_options
 @cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
@@ -281,17 +285,33 @@ def voices(sample: str | None, output: Path | None, cache_dir: Path | None, **pa
         for voice in Pyttsx3Engine().voices():
             click.echo(f"{voice.id:<28} {voice.name}")
         return
-    built = voice_sample(sample, pacing_overrides(voice=sample, **pacing), cache_dir)
+    command_line = pacing_overrides(voice=sample, **pacing)
     if output is not None:
-        from coach.export import export as export_timeline
-
-        written = export_timeline(built.timeline, built.bank, output)
-        click.echo(f"Wrote {written} ({built.timeline.duration:.1f}s sample of {sample})", err=True)
+        write_sample(sample, command_line, cache_dir, output)
         return
+    built = voice_sample(sample, command_line, cache_dir)
     from coach.player import play as play_timeline
 
     click.echo(f"Playing a sample of {sample}. Ctrl-C stops.", err=True)
     play_timeline(built.timeline, built.bank)
+
+
+def write_sample(
+    sample: str, command_line: Overrides, cache_dir: Path | None, output: Path
+) -> None:
+    """`coach voices --sample ID -o FILE` (or `-o -`, standard output)."""
+    from coach.export import check_target, export, export_stream
+
+    if str(output) == "-":
+        with audio_stdout() as fd:
+            built = voice_sample(sample, command_line, cache_dir)
+            export_stream(built.timeline, built.bank, fd, None)
+        written = "standard output"
+    else:
+        check_target(output)  # before any speech is rendered
+        built = voice_sample(sample, command_line, cache_dir)
+        written = str(export(built.timeline, built.bank, output))
+    click.echo(f"Wrote {written} ({built.timeline.duration:.1f}s sample of {sample})", err=True)
 
 
 def open_device(routine: str) -> OutputStream:

@@ -82,6 +82,23 @@ def check_target(
     return real, chosen
 
 
+def check_stream_target(fd: int, inputs: Iterable[str | Path] = ()) -> None:
+    """ExportError if the file open on `fd` (standard output for `-o -`) is one of
+    `inputs`, the files the session reads: `1<> routine` would write over the routine."""
+    try:
+        out = os.fstat(fd)
+    except OSError:
+        return  # writing says what is wrong
+    for source in inputs:
+        with contextlib.suppress(OSError):
+            found = os.stat(source)
+            if (found.st_dev, found.st_ino) == (out.st_dev, out.st_ino):
+                raise ExportError(
+                    f"cannot write to standard output: it is {source}, which the session "
+                    "reads; send the audio elsewhere"
+                )
+
+
 def export(
     timeline: Timeline,
     bank: SourceBank,

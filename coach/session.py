@@ -163,7 +163,7 @@ class _Renderer:
     def _build(self, routine: nodes.Routine, progress: Progress | None) -> _Built:
         from coach import speech
         from coach.layout import lay_out
-        from coach.soundfile import load_sound_file
+        from coach.soundfile import SoundFileError, load_sound_file
 
         plan = compile_routine(routine, self.overrides)
         lines = plan.speech_lines()
@@ -182,7 +182,13 @@ class _Renderer:
             self.clips.update(rendered)
         for name in plan.sound_names():
             if name not in self.sound_lengths:
-                self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
+                try:
+                    self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
+                except SoundFileError as error:  # changed since it was checked, say
+                    where = next((s.position for s in plan.segments if s.sound == name), None)
+                    if where is None:
+                        raise
+                    raise RoutineError([routine.diagnostic(where, str(error))]) from None
                 self.sound_lengths[name] = len(self.files[name])
         clips = {line: self.clips[line] for line in lines}
         infos = {line: ClipInfo(clip.key, clip.length) for line, clip in clips.items()}

@@ -213,3 +213,46 @@ def test_sigterm_and_sighup_clean_up_as_ctrl_c_does(tmp_path, cache, signum, fmt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.routine"]
     for pid in encoders:
         assert not Path(f"/proc/{pid}").exists(), "ffmpeg was left running"
+
+
+def test_standard_output_that_is_the_routine_itself_is_refused(tmp_path, cache):
+    routine = tmp_path / "app.routine"
+    text = "title: App\n\nsay: Hello.\n"
+    routine.write_text(text)
+    with open(routine, "r+b") as same:  # like `1<> app.routine` in a shell
+        done = coach_process(
+            "export",
+            str(routine),
+            "-o",
+            "-",
+            "--format",
+            "wav",
+            cache=cache,
+            stdout=same,
+            stderr=subprocess.PIPE,
+        )
+        _, stderr = done.communicate(timeout=60)
+    assert done.returncode == 1
+    assert f"it is {routine}, which the session reads" in stderr.decode()
+    assert routine.read_text() == text
+    no_traceback(stderr)
+
+
+def test_a_voice_sample_streams_to_standard_output(tmp_path, cache):
+    target = tmp_path / "sample.mp3"
+    with target.open("wb") as out:
+        done = coach_process(
+            "voices",
+            "--sample",
+            "gmw/en-us",
+            "-o",
+            "-",
+            cache=cache,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.PIPE,
+        )
+        _, stderr = done.communicate(timeout=60)
+    assert done.returncode == 0, stderr
+    assert float(ffprobe(target)["format"]["duration"]) > 3
+    assert not (tmp_path / "-").exists()

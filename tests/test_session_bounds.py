@@ -32,3 +32,30 @@ def test_a_session_past_four_hours_once_its_speech_is_rendered_is_refused(
     assert "once its speech is rendered, over the 4 hour limit" in done.stderr
     assert "Traceback" not in done.stderr
     assert not target.exists()
+
+
+def test_a_sound_file_spoiled_after_the_check_is_an_error_at_its_line(tmp_path: Path) -> None:
+    import subprocess
+
+    import pytest
+
+    from coach import session
+    from coach.cache import ClipCache
+    from coach.compiler import Overrides
+    from coach.diagnostics import RoutineError
+    from coach.pyttsx3_engine import Pyttsx3Engine
+
+    music = tmp_path / "music.mp3"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(music)], check=True
+    )
+    routine = tmp_path / "a.routine"
+    routine.write_text("title: A\n\nsay: Hello.\nsound: music.mp3\n")
+    checked = session.load_checked(str(routine))
+    music.write_bytes(b"\xff\xfb\x90\x00" + bytes(2000))  # spoiled once it was checked
+    cache = ClipCache(tmp_path / "cache", Pyttsx3Engine())
+    with pytest.raises(RoutineError) as error:
+        session._Renderer(Overrides(), cache).build(checked.routine)
+    (problem,) = error.value.diagnostics
+    assert (problem.position.line, problem.position.column) == (4, 1)
+    assert "is not a readable MP3 file" in problem.message or "not a plain audio" in problem.message
