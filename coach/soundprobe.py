@@ -261,20 +261,8 @@ def _ffprobe_seconds(fd: int, kind: str, shown: str) -> float:
         "-of",
         "json",
     ]
-    try:
-        done = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            pass_fds=(fd,),
-            timeout=PROBE_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise SoundFileError(f"sound file '{shown}' could not be read in time") from None
+    done = _run_reader(command, fd, kind, PROBE_TIMEOUT, shown)
     broken = f"sound file '{shown}' is not a readable {FORMAT_NAMES[kind]} file"
-    if done.returncode != 0:
-        raise SoundFileError(f"{broken}{ffmpeg_detail(done.stderr)}")
     try:
         found = json.loads(done.stdout)
         streams = [s for s in found.get("streams", []) if s.get("codec_type") == "audio"]
@@ -321,13 +309,21 @@ def _check_decodes(fd: int, kind: str, seconds: float, shown: str) -> None:
         *ffmpeg_input(fd, kind),
         *("-map", "0:a:0", "-t", f"{seconds:.6f}", "-f", "null", "-"),
     ]
+    _run_reader(command, fd, kind, DECODE_TIMEOUT, shown)
+
+
+def _run_reader(
+    command: list[str], fd: int, kind: str, timeout: float, shown: str
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ffprobe or ffmpeg on the file open on `fd`; SoundFileError if it runs out of
+    time or fails (ffmpeg's last word ends the message)."""
     try:
         done = subprocess.run(
             command,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             pass_fds=(fd,),
-            timeout=DECODE_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -335,6 +331,7 @@ def _check_decodes(fd: int, kind: str, seconds: float, shown: str) -> None:
     if done.returncode != 0:
         broken = f"sound file '{shown}' is not a readable {FORMAT_NAMES[kind]} file"
         raise SoundFileError(f"{broken}{ffmpeg_detail(done.stderr)}")
+    return done
 
 
 def ffmpeg_detail(stderr: bytes) -> str:

@@ -50,7 +50,9 @@ def test_a_fifo_as_profile_is_refused_without_waiting_for_a_writer(tmp_path):
         )
 
 
-@pytest.mark.parametrize(("path", "what"), [("/dev/zero", "a device"), (".", "a directory")])
+@pytest.mark.parametrize(
+    ("path", "what"), [("/dev/zero", "a character device"), (".", "a directory")]
+)
 def test_a_device_or_directory_as_profile_is_refused(tmp_path, path, what):
     where = Path(path) if path.startswith("/") else tmp_path
     message = one_message(coach("config", "show", config=where))
@@ -60,7 +62,7 @@ def test_a_device_or_directory_as_profile_is_refused(tmp_path, path, what):
 def test_config_set_refuses_a_profile_that_is_a_device(tmp_path):
     """Never written through: as root, replacing /dev/zero would be a disaster."""
     message = one_message(coach("config", "set", "rate", "130", config="/dev/zero"))
-    assert "your profile /dev/zero is a device" in message
+    assert "your profile /dev/zero is a character device" in message
     assert Path("/dev/zero").is_char_device()
 
 
