@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 from coach.atomic import NotAFileError, current_umask, new_temp, remove_stale, write_atomic
 from coach.clipformat import decode_clip, encode_clip, read_engine_wav
 from coach.diagnostics import SpeechError
-from coach.speech import SpeechEngine, SpeechLine
+from coach.plan import SpeechLine
+from coach.speech import SpeechEngine
 
 #: Part of every key: bump it when the stored clip format or the key recipe changes.
 FORMAT_VERSION = "coach-clip-1"

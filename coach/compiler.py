@@ -8,8 +8,7 @@ from dataclasses import dataclass, fields, replace
 from coach import nodes
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
-from coach.plan import Overlay, Plan, Segment
-from coach.speech import SpeechLine
+from coach.plan import Overlay, Plan, Segment, SpeechLine
 from coach.texts import substitute as substitute  # part of this module's interface
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it

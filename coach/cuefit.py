@@ -17,8 +17,7 @@ from coach import nodes
 from coach.compiler import LEAD_IN_COUNT, LEAD_IN_FULL
 from coach.diagnostics import Diagnostic, Position
 from coach.fitting import scalables
-from coach.plan import ClipInfo, Overlay, Plan, Segment
-from coach.speech import SpeechLine
+from coach.plan import ClipInfo, Overlay, Plan, Segment, SpeechLine
 
 _SLACK = 0.005  # seconds a cue may overrun unnoticed (a few samples of padding)
 

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from coach.bounds import MAX_ROUTINE
 from coach.diagnostics import Diagnostic, Position
 from coach.expansion import BUILTIN_SOUND_SECONDS
-from coach.plan import ClipInfo, Plan, Segment
-from coach.speech import SpeechLine
+from coach.plan import ClipInfo, Plan, Segment, SpeechLine
 from coach.timeline import Chapter, Event, RepRun, Timeline
 from coach.units import format_duration
 

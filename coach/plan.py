@@ -6,9 +6,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from coach.diagnostics import Position
-from coach.speech import SpeechLine
 
 OverlayKind = Literal["speech", "click", "sound", "hiss"]
+
+
+@dataclass(frozen=True)
+class SpeechLine:
+    """One thing to say: the identity of a speech clip (text, voice id or None for the default
+    voice, rate in words per minute). It lives with the plan, which first needs it; the speech
+    stage turns it into a clip."""
+
+    text: str
+    voice: str | None
+    rate: int
+    pitch: int | None = None  # 0..100; None is the engine's default (espeak-ng: 50)
 
 
 @dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x

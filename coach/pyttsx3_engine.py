@@ -16,7 +16,8 @@ from typing import Any
 
 from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
-from coach.speech import SpeechLine, Voice
+from coach.plan import SpeechLine
+from coach.speech import Voice
 
 #: A line's time limit: this many seconds, plus LIMIT_PER_CHARACTER for each character. A
 #: 600-character line (the language's bound) gets 140 s; espeak-ng needs well under 1 s.

@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # the audio stages load only when a session is built
 
     from coach.cache import ClipCache
     from coach.mixer import SourceBank
-    from coach.speech import Clip, SpeechLine
+    from coach.plan import SpeechLine
+    from coach.speech import Clip
 
 SAMPLE_RATE = 22050
 

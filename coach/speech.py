@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.diagnostics import Position, SpeechError
+from coach.plan import SpeechLine
 
 if TYPE_CHECKING:
     from coach.cache import ClipCache
@@ -26,17 +27,6 @@ __all__ += ["Voice", "render_speech", "resample", "trim_silence"]
 SILENCE_THRESHOLD = 32
 #: Silence kept before the first and after the last audible sample of a clip, in seconds.
 SILENCE_PAD_SECONDS = 0.030
-
-
-@dataclass(frozen=True)
-class SpeechLine:
-    """One thing to say: the identity of a speech clip (text, voice id or None for the default
-    voice, rate in words per minute)."""
-
-    text: str
-    voice: str | None
-    rate: int
-    pitch: int | None = None  # 0..100; None is the engine's default (espeak-ng: 50)
 
 
 @dataclass(frozen=True)

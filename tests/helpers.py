@@ -17,8 +17,8 @@ import numpy as np
 from coach import parser
 from coach.compiler import Overrides, compile_routine
 from coach.layout import lay_out
-from coach.plan import ClipInfo, Plan
-from coach.speech import SpeechEngine, SpeechLine, Voice
+from coach.plan import ClipInfo, Plan, SpeechLine
+from coach.speech import SpeechEngine, Voice
 from coach.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -115,7 +115,7 @@ def paced_conf(directory: Path, speed: float = 1.0) -> Path:
         'pcm.!default {\n type file\n slave.pcm { type null }\n format "raw"\n file {\n'
         "  @func concat\n  strings [\n"
         f'   "|echo open >> \'" {env("COACH_ALSA_OPENS")}\n'
-        f'   "\'; exec {sys.executable} -S {pacer} \'" {env("COACH_ALSA_CAPTURE")}\n'
+        f"   \"'; exec {sys.executable} -S {pacer} '\" {env('COACH_ALSA_CAPTURE')}\n"
         f'   "\' {speed:g}"\n  ]\n }}\n}}\n'
     )
     return conf

@@ -31,7 +31,8 @@ from coach.cache import (
     read_bounded,
 )
 from coach.diagnostics import CoachError, SpeechError
-from coach.speech import Pyttsx3Engine, SpeechEngine, SpeechLine
+from coach.plan import SpeechLine
+from coach.speech import Pyttsx3Engine, SpeechEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = SpeechLine("Breathe in slowly", None, 175)
@@ -260,7 +261,8 @@ WORKER = """
 import hashlib, json, sys, time
 from pathlib import Path
 from coach.cache import ClipCache
-from coach.speech import Pyttsx3Engine, SpeechLine
+from coach.plan import SpeechLine
+from coach.speech import Pyttsx3Engine
 
 directory, go = Path(sys.argv[1]), Path(sys.argv[2])
 engine = Pyttsx3Engine()

@@ -10,8 +10,8 @@ from helpers import run_coach
 from small_fs import fill, small_filesystem
 
 from coach.cache import CacheError, ClipCache
+from coach.plan import SpeechLine
 from coach.pyttsx3_engine import Pyttsx3Engine
-from coach.speech import SpeechLine
 
 LINE = SpeechLine("Roll slowly up and down.", None, 175)
 

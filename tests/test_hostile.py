@@ -116,8 +116,8 @@ def clip_path(cache: Path, text: str) -> Path:
     """Where the clip of `text` (default voice and rate) is looked for."""
     from coach.cache import ClipCache
     from coach.defaults import DEFAULT_RATE
+    from coach.plan import SpeechLine
     from coach.pyttsx3_engine import Pyttsx3Engine
-    from coach.speech import SpeechLine
 
     cache.mkdir(parents=True, exist_ok=True)
     return ClipCache(cache, Pyttsx3Engine()).path(SpeechLine(text, None, DEFAULT_RATE))

@@ -16,6 +16,7 @@ from helpers import CountingEngine
 
 from coach.cache import LENGTHS_FILE, ClipCache
 from coach.diagnostics import CoachError, SpeechError
+from coach.plan import SpeechLine
 from coach.speech import (
     SILENCE_PAD_SECONDS,
     SILENCE_THRESHOLD,
@@ -23,7 +24,6 @@ from coach.speech import (
     Pyttsx3Engine,
     SpeechBudgetError,
     SpeechEngine,
-    SpeechLine,
     render_speech,
     resample,
     trim_silence,

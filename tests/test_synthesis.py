@@ -22,8 +22,9 @@ from coach import session, synthesis
 from coach.atomic import is_temp_name
 from coach.cache import ClipCache
 from coach.diagnostics import SpeechError
+from coach.plan import SpeechLine
 from coach.pyttsx3_engine import Pyttsx3Engine
-from coach.speech import SpeechLine, SpeechLineError, render_speech
+from coach.speech import SpeechLineError, render_speech
 from coach.speech_worker import FAULT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,7 +263,7 @@ import sys, time
 from pathlib import Path
 from coach import synthesis
 from coach.pyttsx3_engine import Pyttsx3Engine
-from coach.speech import SpeechLine
+from coach.plan import SpeechLine
 Pyttsx3Engine().synthesize(SpeechLine("Left idle.", None, 175), Path(sys.argv[1]))
 print(*synthesis.worker_pids(), flush=True)
 time.sleep(600)
