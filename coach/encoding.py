@@ -6,14 +6,13 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from coach.timeline import Chapter, Timeline
+from coach.chapters import file_tags
+from coach.timeline import Timeline
 
 # ffmpeg reads the PCM as a WAV stream in packets of this many bytes. With two inputs (the
 # audio and the ffmetadata file) ffmpeg 5 hands every packet between threads; its default
 # 4 KB packets made that hand-off cost more than the encoding itself.
 PIPE_PACKET_BYTES = 65536
-TAG_ARTIST = "coach"
-TAG_ALBUM = "coach"
 
 
 def mp3_encoder_args() -> list[str]:
@@ -70,16 +69,15 @@ def wav_header(sample_rate: int, frames: int) -> bytes:
 
 
 def ffmetadata(timeline: Timeline, fmt: str = "mp3") -> str:
-    """The ffmetadata file for the tags and chapters (empty chapters are left out).
+    """The ffmetadata file for the tags (coach.chapters.file_tags) and the chapters, which
+    run from 0 to the end of the file (Timeline.file_chapters).
 
     MP3 gets [CHAPTER] sections, which ffmpeg writes as ID3 CHAP/CTOC frames; Ogg gets
     the CHAPTERnnn/CHAPTERnnnNAME Vorbis comments, since ffmpeg does not write Ogg chapters.
     """
     lines = [";FFMETADATA1"]
-    if timeline.title:
-        lines.append(f"title={_escape(timeline.title)}")
-    lines += [f"artist={_escape(TAG_ARTIST)}", f"album={_escape(TAG_ALBUM)}"]
-    chapters = exported_chapters(timeline)
+    lines += [f"{name}={_escape(value)}" for name, value in file_tags(timeline).items()]
+    chapters = timeline.file_chapters()
     if fmt == "ogg":
         for number, chapter in enumerate(chapters, start=1):
             lines.append(f"CHAPTER{number:03d}={_clock(chapter.start, timeline.sample_rate)}")
@@ -95,17 +93,6 @@ def ffmetadata(timeline: Timeline, fmt: str = "mp3") -> str:
                 f"title={_escape(chapter.name)}",
             ]
     return "\n".join(lines) + "\n"
-
-
-def exported_chapters(timeline: Timeline) -> list[Chapter]:
-    """The chapters written to the file: clipped to the session, non-empty ones only."""
-    out = []
-    for chapter in timeline.chapters:
-        start = min(max(chapter.start, 0), timeline.length)
-        end = min(max(chapter.end, start), timeline.length)
-        if end > start:
-            out.append(Chapter(chapter.name, start, end))
-    return out
 
 
 def _escape(value: str) -> str:

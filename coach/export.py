@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from coach.atomic import AtomicFile, atomic_write, new_temp, remove_stale
+from coach.chapters import tagged_wav_header, wav_tag_chunks
 from coach.diagnostics import ExportError
 from coach.encoding import ffmetadata as ffmetadata
 from coach.encoding import ffmpeg_command as ffmpeg_command
@@ -216,7 +217,8 @@ def _write_wav(timeline: Timeline, blocks: Iterator[bytes], out: _Writable, name
     """The header (the length is known, so it is right from the start), then the samples.
     A write error is an ExportError naming `name`; the sources' own errors pass through."""
     try:
-        out.write(wav_header(timeline.sample_rate, timeline.length))
+        base = wav_header(timeline.sample_rate, timeline.length)
+        out.write(tagged_wav_header(base, wav_tag_chunks(timeline)))  # tags, chapter cues
     except OSError as exc:
         raise _write_error(exc, name) from None
     for data in blocks:

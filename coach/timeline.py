@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 EventKind = Literal["speech", "click", "sound", "hiss"]
+
+# The name of the chapter that holds what comes before the first step.
+INTRODUCTION = "Introduction"
 
 
 @dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x
@@ -65,6 +69,7 @@ class Timeline:
     events: list[Event] = field(default_factory=list)
     reps: list[RepRun] = field(default_factory=list)
     intro_end: int = 0  # where the routine itself starts, after lead-in silence and countdown
+    about: str = ""  # the routine's `about:` line: the files' comment tag
 
     def rep_at(self, sample: int) -> tuple[int, int] | None:
         """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""
@@ -100,8 +105,48 @@ class Timeline:
                 {"name": c.name, "start": self.seconds(c.start), "end": self.seconds(c.end)}
                 for c in self.chapters
             ],
+            "chapters": [
+                {"name": c.name, "start": self.seconds(c.start), "end": self.seconds(c.end)}
+                for c in self.file_chapters()
+            ],
             "events": [self._event_dict(e) for e in self.events],
         }
+
+    def file_chapters(self) -> list[Chapter]:
+        """The chapters an exported file carries: contiguous from 0 to `length`.
+
+        Each step's chapter begins where the step before it ended, so what lies between
+        two steps (a `between:` block) belongs to the step it leads into; what comes before
+        the first step is an INTRODUCTION chapter when anything sounds there, and the last
+        chapter runs on to the end (the closing words and bell). A step nested in another
+        starts a chapter of its own, cutting its parent's short: the flat list holds every
+        step that takes time, in order. No steps, no chapters.
+        """
+        spans = [(max(c.start, 0), min(c.end, self.length), c.name) for c in self.chapters]
+        steps = sorted((span for span in spans if span[1] > span[0]), key=lambda s: s[0])
+        if not steps:
+            return []
+        first = min((e.start for e in self.events), default=steps[0][0])
+        cuts = [steps[0][0] if first < steps[0][0] else 0]
+        ends: list[int] = []  # of the steps begun so far, the ones not yet passed
+        last_start, last_end = steps[0][0], -1
+        for (start, end, _), (begins, _, _) in zip(steps, steps[1:]):
+            last_start = start
+            heapq.heappush(ends, end)
+            while ends and ends[0] <= begins:
+                last_end = heapq.heappop(ends)
+            # A step ended after the latest began: the stretch since leads into this one.
+            cuts.append(last_end if last_end > last_start else begins)
+        names = [name for _, _, name in steps]
+        if cuts[0] > 0:
+            cuts.insert(0, 0)
+            names.insert(0, INTRODUCTION)
+        cuts.append(self.length)
+        return [
+            Chapter(name, start, end)
+            for name, start, end in zip(names, cuts, cuts[1:])
+            if end > start
+        ]
 
     def _event_dict(self, event: Event) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -17,6 +17,7 @@ import pytest
 from conftest import RATE
 
 from coach import export as export_module
+from coach.chapters import tagged_wav_header, wav_tag_chunks
 from coach.diagnostics import CoachError, ExportError
 from coach.export import (
     check_target,
@@ -153,8 +154,9 @@ def test_wav_is_the_mix_byte_for_byte(tmp_path: Path, demo_session) -> None:
     out = export(timeline, bank, tmp_path / "session.wav")
     data = out.read_bytes()
     mixed = mix_all(timeline, bank)
-    assert data[:44] == wav_header(RATE, timeline.length)
-    assert data[44:] == mixed.astype("<i2").tobytes()
+    header = tagged_wav_header(wav_header(RATE, timeline.length), wav_tag_chunks(timeline))
+    assert data[: len(header)] == header  # the tags and chapter cues, then the samples
+    assert data[len(header) :] == mixed.astype("<i2").tobytes()
     with wave.open(str(out)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, RATE)
         assert wav.getnframes() == timeline.length
@@ -348,8 +350,9 @@ def test_empty_chapters_are_left_out_of_the_metadata(make_timeline) -> None:
     assert text.startswith(";FFMETADATA1\ntitle=Test session\n")
     assert "empty" not in text
     assert text.count("[CHAPTER]") == 2 and "END=300" in text  # clipped to the session
-    ogg = ffmetadata(make_timeline(RATE * 3, chapters=[Chapter("x", RATE + 11, RATE * 2)]), "ogg")
-    assert "CHAPTER001=00:00:01.000\nCHAPTER001NAME=x\n" in ogg
+    click = [Event(0, 772, "click", "click")]  # before the step: an Introduction chapter
+    ogg = ffmetadata(make_timeline(RATE * 3, click, [Chapter("x", RATE + 11, RATE * 2)]), "ogg")
+    assert "CHAPTER002=00:00:01.000\nCHAPTER002NAME=x\n" in ogg
 
 
 def test_mp3_encoder_args_are_shared_with_the_command() -> None:

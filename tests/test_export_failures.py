@@ -20,6 +20,7 @@ from conftest import RATE
 from small_fs import fill, small_filesystem
 
 from coach.atomic import STALE_SECONDS, is_temp_name, temp_name
+from coach.chapters import tagged_wav_header, wav_tag_chunks
 from coach.diagnostics import ExportError
 from coach.export import StreamClosed, export, export_stream, wav_header
 from coach.mixer import SourceBank, mix_all
@@ -132,8 +133,9 @@ def test_a_streamed_wav_is_the_file_export_byte_for_byte(tmp_path, demo_session)
     finally:
         os.close(fd)
     data = out.read_bytes()
-    assert data[:44] == wav_header(RATE, timeline.length)
-    assert data[44:] == mix_all(timeline, bank).astype("<i2").tobytes()
+    header = tagged_wav_header(wav_header(RATE, timeline.length), wav_tag_chunks(timeline))
+    assert data[: len(header)] == header  # the tags and chapter cues, then the samples
+    assert data[len(header) :] == mix_all(timeline, bank).astype("<i2").tobytes()
 
 
 @needs_ffmpeg
