@@ -190,11 +190,17 @@ def test_exports_a_wav_as_long_as_the_timeline(build, name: str, tmp_path: Path)
 # Neck and shoulders ------------------------------------------------------------------------
 
 
-def test_neck_looks_up_and_circles_the_head_both_ways(build) -> None:
+def test_neck_looks_up_then_rolls_half_circles_both_ways(build) -> None:
+    # The article's "look up and do rotations": the look up stays a look up, and the
+    # rotations are half circles with the chin low, ear to ear, never tipped back.
     timeline = build("neck-and-shoulders").timeline
-    step = chapter(timeline, "Look up and circle")
+    look_up = chapter(timeline, "Look up")
+    assert any("ceiling" in e.text for e in spoken(timeline, look_up))
+    assert not accents(timeline, look_up)
+    step = chapter(timeline, "Half circles")
+    assert step == look_up + 1
     texts = [e.text for e in spoken(timeline, step)]
-    assert any("ceiling" in t for t in texts)
+    assert texts[texts.index("Left") + 1] == "Right"
     assert len(accents(timeline, step)) == 6
 
 
@@ -269,11 +275,12 @@ def test_upper_back_cat_camel_between_8_and_12_reps(build) -> None:
     assert 8 <= len(accents(timeline, step)) <= 12
 
 
-def test_upper_back_cat_on_the_breath_in_camel_on_the_breath_out(build) -> None:
+def test_upper_back_cat_camel_opens_on_the_breath_in_and_rounds_on_the_breath_out(build) -> None:
     timeline = build("upper-back-ball").timeline
     texts = [e.text for e in spoken(timeline, chapter(timeline, "Cat and camel"))]
-    assert any("breathe in" in t and "cat" in t for t in texts)
-    assert any("breathe out" in t and "camel" in t for t in texts)
+    assert any("cat and camel" in t for t in texts)
+    assert any(t.startswith("Breathe in") and "chest rises" in t for t in texts)
+    assert any(t.startswith("Breathe out") and "round your back" in t for t in texts)
 
 
 def test_upper_back_two_balls_with_crossed_arms_held_30_seconds_4_times(build) -> None:
