@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from coach import nodes
+from coach.checkins import add_candidates, name_candidates
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
 from coach.plan import Overlay, Plan, Segment, SpeechLine
@@ -87,6 +88,7 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
         compiler.segments.append(compiler.lead_in(compiler.overrides.lead_in, pacing))
     intro = len(compiler.segments)
     compiler.block(routine.body, pacing, {}, ())
+    name_candidates(compiler.segments, routine.header)  # check-ins: coach/checkins.py
     compiler.segments.append(Segment(steps=(), sound=END_SOUND))
     chosen = compiler.overrides
     return Plan(
@@ -212,6 +214,10 @@ class _Compiler:
                         self.block(between, pacing, inner, steps)
             case nodes.Include(body=body):
                 self.block(body, pacing, names, steps)
+        if isinstance(statement, (nodes.Hold, nodes.Repeat)) and statement.check_in is not None:
+            # Check-ins: candidates that lay-out moves into free time (coach/checkins.py).
+            own = statement.settings if isinstance(statement, nodes.Repeat) else []
+            add_candidates(self.segments[-1], statement, self.line("", self.settle(pacing, own)))
 
     @staticmethod
     def path(sound: nodes.Sound) -> str:

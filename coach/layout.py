@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from coach.bounds import MAX_ROUTINE
+from coach.checkins import checkin_events
 from coach.diagnostics import Diagnostic, Position
 from coach.expansion import BUILTIN_SOUND_SECONDS
 from coach.plan import ClipInfo, Plan, Segment, SpeechLine
@@ -45,6 +46,7 @@ def lay_out(
             span[1] = cursor + length
         events.extend(_segment_events(segment, cursor, sample_rate, clips, sound_lengths))
         cursor += length
+    events.extend(checkin_events(plan, offsets, events, clips, sample_rate))  # coach/checkins.py
     events.sort(key=lambda e: e.start * len(_KIND_ORDER) + _KIND_ORDER[e.kind])
     # A cue may ring on past the last segment (a countdown's "one"); the session covers it.
     length = max(cursor, max((e.start + e.length for e in events), default=0))

@@ -50,6 +50,7 @@ class Hold:
     seconds: float
     countdown: int | None = None
     halfway: bool = False
+    check_in: float | None = None  # `check in every D`: seconds between check-ins
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -89,6 +90,7 @@ class Repeat:
     count_every: CountEvery | None = None
     # Settings written inside the repeat block (a `tempo:` there also sets `period`).
     settings: list[Setting] = field(default_factory=list)
+    check_in: float | None = None  # `, check in every D` on its line: seconds between them
     columns: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -173,6 +175,7 @@ def block_depth(body: list[Statement]) -> int:
 
 
 HEADER_TEXT_KEYS = ("title", "about", "equipment", "source")
+CHECK_IN_KEY = "check-in"  # a header key that may repeat: the lines `check in every` speaks
 SETTING_KEYS = ("tempo", "rate", "voice", "gap")
 
 
@@ -183,6 +186,7 @@ class Header:
     equipment: str = ""
     source: str = ""
     settings: list[Setting] = field(default_factory=list)
+    check_ins: list[Text] = field(default_factory=list)  # `check-in:` lines, in order
 
 
 @dataclass

@@ -12,6 +12,7 @@ from coach.diagnostics import Diagnostic
 from coach.lines import Line, Span, nest, scan, split_lines
 from coach.reader import (
     EXAMPLES,
+    HEADER_KEYS,
     KEYWORD,
     KEYWORDS,
     NAME,
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 _BLOCK_KEYWORDS = ("step", "for", "between", "repeat")
+_HOLD_OPTIONS = {"countdown": "countdown", "halfway": "halfway", "check": "check in every"}
 _OUTSIDE_REPEAT = "'{word}' is only allowed inside a 'repeat N times:' block"
 
 
@@ -103,7 +105,7 @@ class _Parser(RepeatReader):
                 message = _OUTSIDE_REPEAT.format(word=word)
                 hint = "end the repeat line with ':' and indent this line below it"
                 self.error(line.number, line.content.column, message, hint)
-            elif word in nodes.HEADER_TEXT_KEYS:
+            elif word in HEADER_KEYS:
                 message = f"'{word}:' belongs in the header, before the first statement"
                 self.error(line.number, line.content.column, message)
             else:
@@ -123,7 +125,7 @@ class _Parser(RepeatReader):
             match = KEYWORD.match(line.content.text)
             word = match.group() if match else ""
             rest = line.content.slice(len(word))
-            if word in nodes.HEADER_TEXT_KEYS or word in nodes.SETTING_KEYS:
+            if word in HEADER_KEYS or word in nodes.SETTING_KEYS:
                 self.header_line(header, line, word, rest, seen)
             elif word and word not in KEYWORDS and rest.strip().text.startswith(":"):
                 self.unknown(line, word)
@@ -138,6 +140,9 @@ class _Parser(RepeatReader):
             self.unexpected_block(line, "write the value on one line")
         value = self.colon_value(line, word, rest, "a value")
         if value is None:
+            return
+        if word == nodes.CHECK_IN_KEY:  # may repeat: the lines are spoken in turn
+            header.check_ins.append(self.text(line, value))
             return
         if word in seen:
             message = f"'{word}:' is already given on line {seen[word]}"
@@ -195,7 +200,7 @@ class _Parser(RepeatReader):
         try:
             return parse_duration(span.text)
         except UnitError as error:
-            if re.search(r"\b(countdown|halfway)\b", span.text, re.IGNORECASE):
+            if re.search(r"\b(countdown|halfway|check)\b", span.text, re.IGNORECASE):
                 error.hint = "separate the options with commas: 'hold 30s, countdown 5, halfway'"
             self.unit_error(line, span, error)
             return None
@@ -204,6 +209,8 @@ class _Parser(RepeatReader):
         match = re.match(r"[A-Za-z]+", option.text)
         word = match.group() if match else ""
         arg = option.slice(len(word)).strip()
+        if word == "check":
+            return self.check_in(line, option, hold)
         if word in ("countdown", "halfway") and word in hold.columns:
             self.error(line.number, option.column, f"'{word}' is given twice")
             return False
@@ -222,11 +229,11 @@ class _Parser(RepeatReader):
         if not option.text:
             self.error(line.number, option.column, "empty option after ','")
             return False
-        close = difflib.get_close_matches(
-            word.lower()[:40], ("countdown", "halfway"), n=1, cutoff=0.6
-        )
+        close = difflib.get_close_matches(word.lower()[:40], _HOLD_OPTIONS, n=1, cutoff=0.6)
         hint = (
-            f"did you mean '{close[0]}'?" if close else "a hold takes 'countdown N' and 'halfway'"
+            f"did you mean '{_HOLD_OPTIONS[close[0]]}'?"
+            if close
+            else "a hold takes 'countdown N', 'halfway' and 'check in every D'"
         )
         self.error(
             line.number, option.column, f"unknown hold option '{excerpt(option.text)}'", hint

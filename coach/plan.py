@@ -7,7 +7,7 @@ from typing import Literal
 
 from coach.diagnostics import Position
 
-OverlayKind = Literal["speech", "click", "sound", "hiss"]
+OverlayKind = Literal["speech", "click", "sound", "hiss", "checkin"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Overlay:
     line: SpeechLine | None = None
     accent: bool = False
     sound: str = ""
-    seconds: float = 0.0  # only hiss: how long it lasts
+    seconds: float = 0.0  # hiss: how long it lasts; checkin: how long it may wait for room
     position: Position | None = None  # its routine line, for warnings (None: its segment's)
 
 

@@ -24,9 +24,11 @@ STATEMENT_KEYWORDS = (
     "include",
 )
 REPEAT_KEYWORDS = ("beat", "count")
-KEYWORDS = STATEMENT_KEYWORDS + REPEAT_KEYWORDS + nodes.SETTING_KEYS + nodes.HEADER_TEXT_KEYS
+HEADER_KEYS = (*nodes.HEADER_TEXT_KEYS, nodes.CHECK_IN_KEY)
+KEYWORDS = STATEMENT_KEYWORDS + REPEAT_KEYWORDS + nodes.SETTING_KEYS + HEADER_KEYS
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # a `for` variable, as used in `{name}`
-KEYWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+KEYWORD = re.compile(r"check-in\b|[A-Za-z_][A-Za-z0-9_]*")  # `check-in` has a hyphen
+CHECK_IN_EXAMPLE = "hold 2 min, check in every 30s"
 
 EXAMPLES = {
     "say": "say: Breathe in slowly.",
@@ -49,6 +51,7 @@ EXAMPLES = {
     "about": "about: A gentle start to the day.",
     "equipment": "equipment: a yoga mat",
     "source": "source: my physiotherapist",
+    "check-in": "check-in: If anything hurts, ease off.",
 }
 
 
@@ -74,6 +77,11 @@ class Reader:
         return Position(self.path, line.number, line.content.column if column is None else column)
 
     def unknown(self, line: Line, word: str) -> None:
+        if word == "check":  # `check in every D` written as a line of its own
+            message = "'check in every' goes after a comma on a 'hold' or 'repeat' line"
+            hint = f"write it like '{CHECK_IN_EXAMPLE}' or 'repeat 25 times, check in every 60s'"
+            self.error(line.number, line.content.column, message, hint)
+            return
         if word.lower() in KEYWORDS:
             hint = f"keywords are lower case: did you mean '{word.lower()}'?"
         else:
@@ -173,6 +181,28 @@ class Reader:
         except UnitError as error:
             self.unit_error(line, span, error)
             return None
+
+    def check_in(self, line: Line, option: Span, node: nodes.Hold | nodes.Repeat) -> bool:
+        """The option `check in every D` (`option` starts with 'check'): sets `node.check_in`."""
+        hint = f"write it like '{CHECK_IN_EXAMPLE}'"
+        after = option.slice(len("check")).strip()
+        said = "check"
+        for word in ("in", "every"):
+            if not re.match(rf"{word}\b", after.text):
+                wanted = "'in every'" if word == "in" else "'every'"
+                found = f", found '{excerpt(after.text)}'" if after.text else ""
+                message = f"expected {wanted} after '{said}'{found}"
+                self.error(line.number, after.column, message, hint)
+                return False
+            after = after.slice(len(word)).strip()
+            said += " " + word
+        if "check_in" in node.columns:
+            self.error(line.number, option.column, "'check in every' is given twice")
+            return False
+        seconds = self.duration(line, after, "a duration after 'check in every'")
+        node.check_in = seconds
+        node.columns["check_in"] = after.column
+        return seconds is not None
 
     def count_times(self, line: Line, span: Span, word: str) -> tuple[int | None, Span | None]:
         """`N times` at the start of `span`: the count and the rest after `times`."""

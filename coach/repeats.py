@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from coach import nodes
 from coach.lines import Line, Span
 from coach.reader import EXAMPLES, KEYWORDS, REPEAT_KEYWORDS, Reader, excerpt
 from coach.units import UnitError, parse_tempo
+
+_CHECK_IN_EXAMPLE = "repeat 25 times, check in every 60s"
+_TEMPO_EXAMPLE = "repeat 25 times at 15 per minute, check in every 60s"
 
 
 class RepeatReader(Reader):
@@ -18,6 +22,7 @@ class RepeatReader(Reader):
         opens_block = head.text.endswith(":")
         if opens_block:
             head = head.slice(0, -1)
+        head, *options = head.split(",")
         count, tail = self.count_times(line, head, word)
         repeat = nodes.Repeat(self.position(line), count or 0)
         ok = count is not None and tail is not None
@@ -25,6 +30,8 @@ class RepeatReader(Reader):
             repeat.columns["count"] = head.words()[0].column
         if tail is not None and tail.strip().text:
             ok = self.repeat_tempo(line, repeat, tail.strip()) and ok
+        for option in options:
+            ok = self.repeat_option(line, repeat, option.strip()) and ok
         if opens_block and not line.children:
             self.missing_block(line, "repeat ...:")
         elif opens_block:
@@ -38,6 +45,8 @@ class RepeatReader(Reader):
         match = re.match(r"(at|every)\b", tail.text)
         if match is None:
             hint = "write it like 'repeat 25 times at 15 per minute'"
+            if re.match(r"check\b", tail.text):
+                hint = f"separate the option with a comma: '{_CHECK_IN_EXAMPLE}'"
             message = f"expected 'at TEMPO' after 'times', found '{excerpt(tail.text)}'"
             self.error(line.number, tail.column, message, hint)
             return False
@@ -49,6 +58,25 @@ class RepeatReader(Reader):
             return False
         repeat.columns["period"] = tempo.column
         return True
+
+    def repeat_option(self, line: Line, repeat: nodes.Repeat, option: Span) -> bool:
+        """An option after a comma on the repeat line: only `check in every D`."""
+        match = re.match(r"[A-Za-z]+", option.text)
+        word = match.group() if match else ""
+        if word == "check":
+            return self.check_in(line, option, repeat)
+        if not option.text:
+            self.error(line.number, option.column, "empty option after ','")
+            return False
+        if word in ("at", "every"):
+            hint = f"write the tempo before the options: '{_TEMPO_EXAMPLE}'"
+        elif difflib.get_close_matches(word.lower()[:40], ["check"], n=1, cutoff=0.6):
+            hint = "did you mean 'check in every'?"
+        else:
+            hint = f"a repeat takes the option 'check in every D', like '{_CHECK_IN_EXAMPLE}'"
+        message = f"unknown repeat option '{excerpt(option.text)}'"
+        self.error(line.number, option.column, message, hint)
+        return False
 
     def repeat_block(self, repeat: nodes.Repeat, lines: list[Line]) -> None:
         """Only `beat:`, `count every K` and settings may go inside a repeat block."""
