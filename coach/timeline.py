@@ -126,8 +126,7 @@ class Timeline:
         steps = sorted((span for span in spans if span[1] > span[0]), key=lambda s: s[0])
         if not steps:
             return []
-        first = min((e.start for e in self.events), default=steps[0][0])
-        cuts = [steps[0][0] if first < steps[0][0] else 0]
+        cuts = [steps[0][0]]
         ends: list[int] = []  # of the steps begun so far, the ones not yet passed
         last_start, last_end = steps[0][0], -1
         for (start, end, _), (begins, _, _) in zip(steps, steps[1:]):
@@ -137,16 +136,14 @@ class Timeline:
                 last_end = heapq.heappop(ends)
             # A step ended after the latest began: the stretch since leads into this one.
             cuts.append(last_end if last_end > last_start else begins)
-        names = [name for _, _, name in steps]
-        if cuts[0] > 0:
-            cuts.insert(0, 0)
-            names.insert(0, INTRODUCTION)
         cuts.append(self.length)
-        return [
-            Chapter(name, start, end)
-            for name, start, end in zip(names, cuts, cuts[1:])
-            if end > start
+        names = [name for _, _, name in steps]
+        out = [
+            Chapter(n, start, end) for n, start, end in zip(names, cuts, cuts[1:]) if end > start
         ]
+        if any(e.start < out[0].start for e in self.events):
+            return [Chapter(INTRODUCTION, 0, out[0].start), *out]
+        return [Chapter(out[0].name, 0, out[0].end), *out[1:]]
 
     def _event_dict(self, event: Event) -> dict[str, Any]:
         out: dict[str, Any] = {
