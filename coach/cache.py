@@ -17,10 +17,12 @@ from typing import Any
 from numpy.typing import NDArray
 
 from coach.atomic import NotAFileError, current_umask, new_temp, remove_stale, write_atomic
-from coach.clipformat import decode_clip, encode_clip, read_engine_wav
+from coach.clipformat import CacheError, decode_clip, encode_clip, read_engine_wav
 from coach.diagnostics import SpeechError
+from coach.engine import SpeechEngine
 from coach.plan import SpeechLine
-from coach.speech import SpeechEngine
+
+__all__ = ["CACHE_DIR_ENV", "CacheError", "ClipCache", "default_cache_dir", "read_clip"]
 
 #: Part of every key: bump it when the stored clip format or the key recipe changes.
 FORMAT_VERSION = "coach-clip-1"
@@ -52,13 +54,9 @@ _KEY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 MIN_FREE_BYTES = 8 << 20
 
 
-class CacheError(SpeechError):
-    """The clip cache directory cannot be created, read or written."""
-
-
 class ClipCache:
     """Speech clips keyed by sha256(format version, engine name, engine version, voice, rate,
-    text), stored as `directory / f"{key}.wav"`.
+    text, then pitch when one is set), stored as `directory / f"{key}.wav"`.
 
     Each clip is a mono 16-bit PCM WAV with an extra `csum` chunk after `data` holding a
     sha256 of the key and everything between the RIFF header and that chunk. Python's `wave`

@@ -19,6 +19,7 @@ from coach.cli_config import config_group
 from coach.cli_options import (
     FiniteFloatRange,
     cache_dir_option,
+    engine_option,
     pacing_options,
     sample_pacing_options,
 )
@@ -273,43 +274,71 @@ SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with
     "output) instead of playing it.",
 )
 @sample_pacing_options
+@engine_option
 @cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
-def voices(sample: str | None, output: Path | None, cache_dir: Path | None, **pacing: Any) -> None:
-    """List the voices the speech engine offers (id, then name), or hear one with --sample."""
+def voices(
+    sample: str | None,
+    output: Path | None,
+    cache_dir: Path | None,
+    engine: str | None,
+    **pacing: Any,
+) -> None:
+    """List the voices of every installed speech engine (engine, id, name), or with --engine
+    one engine's (id, name); or hear one with --sample."""
     if sample is None:
         given = [f"--{k}" for k, v in pacing.items() if v is not None] + ["-o"] * bool(output)
         if given:
             raise click.UsageError(f"{', '.join(given)} go with --sample ID")
-        from coach.speech import Pyttsx3Engine
-
-        for voice in Pyttsx3Engine().voices():
-            click.echo(f"{voice.id:<28} {voice.name}")
+        list_voices(engine)
         return
     command_line = pacing_overrides(voice=sample, **pacing)
     if output is not None:
-        write_sample(sample, command_line, cache_dir, output)
+        write_sample(sample, command_line, cache_dir, output, engine)
         return
-    built = voice_sample(sample, command_line, cache_dir)
+    built = voice_sample(sample, command_line, cache_dir, engine)
     from coach.player import play as play_timeline
 
     click.echo(f"Playing a sample of {sample}. Ctrl-C stops.", err=True)
     play_timeline(built.timeline, built.bank)
 
 
+def list_voices(engine: str | None) -> None:
+    """`coach voices`: every installed engine's voices; `--engine X`: X's, as --voice takes
+    them with that engine."""
+    from coach.engines import installed_names, make_engine
+
+    if engine is not None:
+        for voice in make_engine(engine).voices():
+            click.echo(f"{voice.id:<28} {voice.name}")
+        return
+    for name in installed_names():
+        try:
+            found = make_engine(name).voices()
+        except CoachError as error:
+            click.echo(f"warning: {name}: {error}", err=True)
+            continue
+        for voice in found:
+            click.echo(f"{name:<9} {voice.id:<28} {voice.name}")
+
+
 def write_sample(
-    sample: str, command_line: Overrides, cache_dir: Path | None, output: Path
+    sample: str,
+    command_line: Overrides,
+    cache_dir: Path | None,
+    output: Path,
+    engine: str | None = None,
 ) -> None:
     """`coach voices --sample ID -o FILE` (or `-o -`, standard output)."""
     from coach.export import check_target, export, export_stream
 
     if str(output) == "-":
         with audio_stdout() as fd:
-            built = voice_sample(sample, command_line, cache_dir)
+            built = voice_sample(sample, command_line, cache_dir, engine)
             export_stream(built.timeline, built.bank, fd, None)
         written = "standard output"
     else:
         check_target(output)  # before any speech is rendered
-        built = voice_sample(sample, command_line, cache_dir)
+        built = voice_sample(sample, command_line, cache_dir, engine)
         written = str(export(built.timeline, built.bank, output))
     click.echo(f"Wrote {written} ({built.timeline.duration:.1f}s sample of {sample})", err=True)
 
@@ -336,7 +365,9 @@ def export_hint(routine: str) -> str:
     return f"Export the session to play it elsewhere: {command}"
 
 
-def voice_sample(voice: str, command_line: Overrides, cache_dir: Path | None) -> Session:
+def voice_sample(
+    voice: str, command_line: Overrides, cache_dir: Path | None, engine: str | None = None
+) -> Session:
     """SAMPLE_LINES in `voice`, through coach's own pipeline (a two-line routine), at the
     command line's pacing over the profile's; without the session's closing bell."""
     import tempfile
@@ -350,7 +381,8 @@ def voice_sample(voice: str, command_line: Overrides, cache_dir: Path | None) ->
         routine = Path(directory) / "sample.routine"
         routine.write_text(text, encoding="utf-8")
         with progress_bar("Rendering speech") as progress:
-            built = session.build(str(routine), overrides, cache_dir or profile_cache_dir, progress)
+            where = cache_dir or profile_cache_dir
+            built = session.build(str(routine), overrides, where, progress, engine=engine)
     timeline = built.timeline
     spoken = [e for e in timeline.events if e.kind == "speech"]
     tail = round(0.3 * timeline.sample_rate)

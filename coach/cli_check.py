@@ -122,10 +122,10 @@ class _Voices:
 
     def ids(self) -> set[str] | None:
         if self._ids is None and not self._failed:
-            from coach.speech import Pyttsx3Engine
+            from coach.engines import make_engine
 
             try:
-                self._ids = {voice.id for voice in Pyttsx3Engine().voices()}
+                self._ids = {voice.id for voice in make_engine().voices()}
             except CoachError as error:
                 self._failed = True
                 click.echo(f"warning: voices not checked: {error}", err=True)

@@ -55,9 +55,10 @@ def config_set(key: str, value: str) -> None:
     except profile.SettingError as error:
         raise click.BadParameter(str(error), param_hint=repr(key)) from None
     if key == "voice":
-        from coach.speech import Pyttsx3Engine
+        from coach.engine import find_voice
+        from coach.engines import make_engine
 
-        value = Pyttsx3Engine().resolve_voice(read) or read  # unknown: error with did-you-mean
+        value = find_voice(read, make_engine().voices())  # unknown: error with did-you-mean
     elif key == "cache-dir":
         value = str(read.absolute())
     path = profile.profile_path()

@@ -86,6 +86,21 @@ def setting_option(key: str) -> Callable[[F], F]:
     return click.option(f"--{key}", type=SettingType(key), metavar=found.metavar, help=found.help)
 
 
+def engine_option(function: F) -> F:
+    """`--engine NAME|COMMAND` (also COACH_ENGINE), read like the profile's `engine`."""
+    from coach.settings import SETTINGS
+
+    found = SETTINGS["engine"]
+    option = click.option(
+        "--engine",
+        type=SettingType("engine"),
+        envvar="COACH_ENGINE",
+        metavar=found.metavar,
+        help=found.help,
+    )
+    return option(function)
+
+
 def pacing_options(function: F) -> F:
     """The listener's pacing options, shared by show, play and export.
 
@@ -94,6 +109,7 @@ def pacing_options(function: F) -> F:
     """
     options = [setting_option(key) for key in PACING_KEYS]
     options += [
+        engine_option,
         click.option(
             "--minutes",
             type=FiniteFloatRange(1, 240),

@@ -23,6 +23,7 @@ def build_session(
     extra: Overrides | None = None,
     *,
     live: bool | None = None,
+    engine: str | None = None,
     **pacing: Any,
 ) -> Session:
     """Run the pipeline for a command: options become overrides; warnings and notes go to stderr.
@@ -44,7 +45,12 @@ def build_session(
     overrides, profile_cache_dir = with_profile(command_line, live)
     with progress_bar("Rendering speech") as progress:
         built = session.build(
-            routine, overrides, cache_dir or profile_cache_dir, progress, minutes=minutes
+            routine,
+            overrides,
+            cache_dir or profile_cache_dir,
+            progress,
+            minutes=minutes,
+            engine=engine,  # None: COACH_ENGINE, else the profile's, else the default
         )
     for warning in built.warnings:
         click.echo(warning.render(), err=True)

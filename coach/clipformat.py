@@ -1,4 +1,5 @@
-"""Clip format: the checksummed WAV a cached clip is stored as, and reading an engine's WAV."""
+"""Clip format: the checksummed WAV a cached clip is stored as, reading an engine's WAV, and
+the error of a clip cache that cannot be used."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coach.diagnostics import SpeechError
+
+
+class CacheError(SpeechError):
+    """The clip cache directory cannot be created, read or written."""
+
 
 _CHECKSUM_CHUNK = b"csum"
 _RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"

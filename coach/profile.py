@@ -245,9 +245,9 @@ def with_profile(
 def _check_voice(voice: str, path: Path) -> None:
     """ProfileError, naming the profile's line, when the speech engine has no `voice`."""
     from coach.diagnostics import SpeechError
-    from coach.speech import Pyttsx3Engine
+    from coach.engines import make_engine
 
-    engine = Pyttsx3Engine()
+    engine = make_engine()  # the chosen engine: COACH_ENGINE, the profile's, or the default
     engine.voices()  # a missing engine is its own error, not the profile's
     try:
         engine.check_voice(voice)

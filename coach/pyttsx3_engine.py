@@ -4,27 +4,27 @@ worker processes (coach.synthesis running coach.speech_worker), never in coach's
 from __future__ import annotations
 
 import contextlib
-import difflib
-import math
-import numbers
 import os
 import sys
 import threading
-import wave
 from pathlib import Path
 from typing import Any
 
 from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
+from coach.engine import (
+    LIMIT_PER_CHARACTER,
+    LIMIT_SECONDS,
+    Voice,
+    check_engine_wav,
+    check_rate,
+    excerpt,
+    find_voice,
+    spoken_text,
+)
 from coach.plan import SpeechLine
-from coach.speech import Voice
 
-#: A line's time limit: this many seconds, plus LIMIT_PER_CHARACTER for each character. A
-#: 600-character line (the language's bound) gets 140 s; espeak-ng needs well under 1 s.
-LIMIT_SECONDS = 20.0
-LIMIT_PER_CHARACTER = 0.2
-#: How much of a line an error message quotes.
-EXCERPT_CHARACTERS = 40
+__all__ = ["LIMIT_PER_CHARACTER", "LIMIT_SECONDS", "Pyttsx3Engine", "excerpt"]
 
 
 def _default_driver() -> str:
@@ -100,12 +100,7 @@ class Pyttsx3Engine:
         did-you-mean when there is no such voice."""
         if voice is None:
             return None
-        voices = self.voices()
-        by_id = {v.id.lower(): v.id for v in voices}
-        found = by_id.get(voice.strip().lower())
-        if found is not None:
-            return found
-        raise SpeechError(_unknown_voice_message(voice, voices))
+        return find_voice(voice, self.voices(), "pyttsx3")
 
     def check_voice(self, voice: str) -> None:
         """SpeechError with a did-you-mean unless the engine has `voice`."""
@@ -122,10 +117,8 @@ class Pyttsx3Engine:
         cannot leave an older file looking like a result), which is checked and then renamed
         to `path`.
         """
-        text = line.text.strip() if isinstance(line.text, str) else ""
-        if not text:
-            raise SpeechError(f"nothing to say: the speech text {line.text!r} is empty")
-        rate = _check_rate(line.rate)
+        text = spoken_text(line)
+        rate = check_rate(line.rate)
         path = Path(path)
         directory = path.parent
         voice = self.resolve_voice(line.voice)
@@ -141,7 +134,7 @@ class Pyttsx3Engine:
             message: dict[str, Any] = {"op": "say", "text": text, "voice": voice, "rate": rate}
             message.update(pitch=line.pitch, path=os.path.abspath(fresh), limit=limit)
             self._request(message, text)
-            _check_engine_wav(fresh, text)
+            check_engine_wav(fresh, text)
             os.replace(fresh, path)
         finally:
             with contextlib.suppress(OSError):
@@ -158,59 +151,3 @@ class Pyttsx3Engine:
         if "error" in reply:
             raise SpeechError(str(reply["error"]))
         return reply
-
-
-def excerpt(text: str, width: int = EXCERPT_CHARACTERS) -> str:
-    """`text` on one line, cut to at most `width` characters ("..." marks a cut)."""
-    flat = " ".join(text.split())
-    if len(flat) <= width:
-        return flat
-    cut = flat[: width - 3]
-    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "..."  # whole words if it can
-
-
-def _check_rate(rate: object) -> int:
-    if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
-        value = float(rate)
-        if math.isfinite(value) and round(value) > 0:
-            return round(value)
-    raise SpeechError(f"speech rate must be a positive number of words per minute, not {rate!r}")
-
-
-def _check_engine_wav(path: Path, text: str) -> None:
-    """The engine's output exists, is a readable WAV and holds at least one frame."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise SpeechError(f"the text-to-speech engine wrote no audio for {text!r}") from None
-    if size <= 44:
-        raise SpeechError(f"the text-to-speech engine wrote an empty clip for {text!r}")
-    try:
-        with wave.open(str(path), "rb") as w:
-            frames = w.getnframes()
-    except (wave.Error, EOFError, OSError) as exc:
-        raise SpeechError(
-            f"the text-to-speech engine wrote an unreadable clip for {text!r}: {exc}"
-        ) from exc
-    if frames <= 0:
-        raise SpeechError(f"the text-to-speech engine wrote an empty clip for {text!r}")
-
-
-def _unknown_voice_message(voice: str, voices: list[Voice]) -> str:
-    wanted = voice.strip().lower()
-    ids = [v.id for v in voices]
-    suggestions: list[str] = []
-    # "en-us" -> "gmw/en-us"; "English (America)" -> "gmw/en-us"
-    for v in voices:
-        if v.id.lower().rsplit("/", 1)[-1] == wanted or v.name.lower() == wanted:
-            suggestions.append(v.id)
-    lowered = {i.lower(): i for i in ids}
-    for match in difflib.get_close_matches(wanted, list(lowered), n=3, cutoff=0.6):
-        if lowered[match] not in suggestions:
-            suggestions.append(lowered[match])
-    message = f"unknown voice {voice!r}"
-    if suggestions:
-        quoted = " or ".join(repr(s) for s in suggestions[:3])
-        return f"{message}; did you mean {quoted}?"
-    examples = ", ".join(repr(i) for i in sorted(ids)[:5])
-    return f"{message}; {len(ids)} voices are installed, for example {examples}"

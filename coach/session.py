@@ -79,22 +79,25 @@ def build(
     cache_dir: Path | None = None,
     progress: Progress | None = None,
     minutes: float | None = None,
+    engine: str | None = None,
 ) -> Session:
-    """Parse, check, compile, speak and lay out ROUTINE (fitted to about `minutes`).
+    """Parse, check, compile, speak and lay out ROUTINE (fitted to about `minutes`), speaking
+    through `engine` (a name or command template for `coach.engines.make_engine`; None: the
+    chosen one, see `coach.engines.chosen_name`).
 
     With `minutes`, the routine is built once to measure it, rewritten by `coach.fitting`
     and built again (corrected once more if it missed); what changed is told in
     `Session.notes`, and a length out of reach raises `coach.fitting.FitError`.
     """
     from coach import cache as cache_module
-    from coach.pyttsx3_engine import Pyttsx3Engine
+    from coach.engines import make_engine
 
-    engine = Pyttsx3Engine()
+    speaker = make_engine(engine)
     overrides = overrides or Overrides()
     if overrides.voice is not None:
-        engine.check_voice(overrides.voice)
-    checked = load_checked(ref, {v.id for v in engine.voices()})
-    clip_cache = cache_module.ClipCache(cache_dir or cache_module.default_cache_dir(), engine)
+        speaker.check_voice(overrides.voice)
+    checked = load_checked(ref, {v.id for v in speaker.voices()})
+    clip_cache = cache_module.ClipCache(cache_dir or cache_module.default_cache_dir(), speaker)
     renderer = _Renderer(overrides, clip_cache)
     routine = checked.routine
     built = renderer.build(routine, progress)

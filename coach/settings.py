@@ -228,6 +228,18 @@ def format_breath(breath: Breath) -> str:
     return "-".join(f"{p:g}" for p in parts)
 
 
+def read_engine(raw: object) -> str:
+    """A speech engine: festival, flite, pyttsx3, or a command template with {out} (checked
+    when it is used: `coach.engines.make_engine`)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if text in ("festival", "flite", "pyttsx3") or "{out}" in text:
+        return text
+    raise SettingError(
+        "expected a speech engine: festival, flite, pyttsx3, or a command template with "
+        f"{{out}}, like 'piper --model M --output_file {{out}}', not {_shown(raw)}"
+    )
+
+
 def read_cache_dir(raw: object) -> Path:
     """A directory; `~` and `~/clips` name the home directory and a directory in it."""
     expected = "expected a directory, like '~/.cache/coach'"
@@ -248,23 +260,34 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "rate",
             "WPM",
-            "Speech rate in words per minute, 80 to 450 "
-            "[default: profile, else routine, else 150].",
+            "Speech rate in words per minute, 80 to 450, the same pace on every engine "
+            "but a command, which keeps its own [default: profile, else routine, else 150].",
             read_rate,
             _same,
         ),
         Setting(
             "voice",
             "ID",
-            "Voice id from `coach voices`, e.g. gmw/en-us "
-            "[default: profile, else routine, else the engine's].",
+            "Voice id from `coach voices` for the engine in use, e.g. gmw/en-us (pyttsx3) "
+            "or rms (flite) [default: profile, else routine, else the engine's].",
             read_voice,
+            _same,
+        ),
+        Setting(
+            "engine",
+            "NAME|COMMAND",
+            "Speech engine: festival, flite, pyttsx3 (espeak-ng on Linux), or a command that "
+            "reads the text on stdin and writes the WAV file {out}, e.g. 'piper --model M "
+            "--output_file {out}' [env: COACH_ENGINE; default: profile, else festival's HTS "
+            "voice on Linux when installed, else pyttsx3].",
+            read_engine,
             _same,
         ),
         Setting(
             "pitch",
             "0..100",
-            "Voice pitch, 0 (low) to 100 (high) [default: profile, else 50].",
+            "Voice pitch, 0 (low) to 100 (high) [default: profile, else 50]; festival and "
+            "command engines cannot change it.",
             read_pitch,
             _same,
         ),

@@ -1,41 +1,31 @@
-"""Speech stage: speech lines, the engine interface, and rendering lines into clips."""
+"""Speech stage: rendering speech lines into clips through the clip cache and an engine."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from coach.clipformat import CacheError
 from coach.diagnostics import Position, SpeechError
+from coach.engine import SpeechEngine, Voice
 from coach.plan import SpeechLine
 
 if TYPE_CHECKING:
-    from coach.cache import ClipCache
     from coach.pyttsx3_engine import Pyttsx3Engine
 
-__all__ = ["Clip", "ClipSamples", "Pyttsx3Engine", "SpeechEngine", "SpeechLine", "SpeechLineError"]
-__all__ += ["Voice", "render_speech", "resample", "trim_silence"]
+__all__ = ["Clip", "ClipSamples", "ClipStore", "Pyttsx3Engine", "SpeechEngine", "SpeechLine"]
+__all__ += ["SpeechLineError", "Voice", "render_speech", "resample", "trim_silence"]
 
 #: Samples whose magnitude is below this count as digital silence when trimming (about -60 dBFS).
 SILENCE_THRESHOLD = 32
 #: Silence kept before the first and after the last audible sample of a clip, in seconds.
 SILENCE_PAD_SECONDS = 0.030
-
-
-@dataclass(frozen=True)
-class Voice:
-    """A voice the engine offers: `id` is what `SpeechLine.voice` names."""
-
-    id: str
-    name: str
-    languages: tuple[str, ...] = ()
 
 
 class Clip:
@@ -91,22 +81,19 @@ class ClipSamples(Mapping[str, NDArray[Any]]):
         return len(self._clips)
 
 
-@runtime_checkable
-class SpeechEngine(Protocol):
-    """A text-to-speech engine adapter.
+class ClipStore(Protocol):
+    """Where `render_speech` gets clips: a `coach.cache.ClipCache` (named by what it does, so
+    this module and the cache need not import each other)."""
 
-    `name` and `version()` go into the clip cache key, so `version()` must change whenever the
-    audio the engine produces may change. `synthesize` writes a complete WAV file at `path`
-    (replacing whatever is there) or raises `SpeechError`.
-    """
+    def key(self, line: SpeechLine) -> str: ...
 
-    name: str
+    def has(self, key: str) -> bool: ...
 
-    def version(self) -> str: ...
+    def known_lengths(self, recipe: str) -> dict[str, int]: ...
 
-    def voices(self) -> list[Voice]: ...
+    def record_lengths(self, recipe: str, lengths: Mapping[str, int]) -> None: ...
 
-    def synthesize(self, line: SpeechLine, path: Path) -> None: ...
+    def load(self, line: SpeechLine) -> tuple[NDArray[Any], int]: ...
 
 
 class SpeechLineError(SpeechError):
@@ -176,7 +163,7 @@ def trim_silence(
 
 def render_speech(
     lines: Iterable[SpeechLine],
-    cache: ClipCache,
+    cache: ClipStore,
     sample_rate: int,
     progress: Callable[[int, int], None] | None = None,
     budget: int | None = None,
@@ -236,7 +223,7 @@ def render_speech(
 
 def _render_missing(
     lines: list[SpeechLine],
-    cache: ClipCache,
+    cache: ClipStore,
     sample_rate: int,
     resolved: Callable[[SpeechLine, NDArray[Any]], None],
 ) -> None:
@@ -267,11 +254,9 @@ def _render_missing(
 
 
 def _fresh_clip(
-    cache: ClipCache, line: SpeechLine, sample_rate: int, abandoned: threading.Event
+    cache: ClipStore, line: SpeechLine, sample_rate: int, abandoned: threading.Event
 ) -> NDArray[Any]:
     """`_session_clip` for `render_speech`: an engine's failure is said of its line."""
-    from coach.cache import CacheError
-
     if abandoned.is_set():  # another line failed: do not start this one
         raise SpeechLineError(line, "not spoken: rendering was abandoned")
     try:
@@ -282,7 +267,7 @@ def _fresh_clip(
         raise SpeechLineError(line, str(exc)) from exc
 
 
-def _session_clip(cache: ClipCache, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
+def _session_clip(cache: ClipStore, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
     """The clip of `line` as a session uses it: at `sample_rate`, silence trimmed."""
     samples, rate = cache.load(line)
     return trim_silence(resample(samples, rate, sample_rate), sample_rate)

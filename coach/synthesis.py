@@ -285,15 +285,73 @@ def release_all() -> None:
 
 
 def stop_all() -> None:
-    """Kill every worker of this process now."""
+    """Kill every worker and engine command of this process now."""
     with _pools_lock:
         pools = list(_pools.values())
+        commands = list(_commands)
     for each in pools:
         each.stop()
+    for proc in commands:
+        _kill_group(proc)
+
+
+_commands: set[subprocess.Popen[bytes]] = set()
+
+
+def run_command(argv: list[str], text: bytes, limit: float) -> None:
+    """Run an engine's command (no shell) with `text` on its stdin, as a worker is run: killed
+    after `limit` seconds, or at once by `stop_all`. WorkerFailed says how it failed, with
+    the end of what it printed on stderr."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C is coach's to handle; it kills this
+        )
+    except OSError as exc:
+        raise WorkerFailed(f"could not be started ({exc.strerror or exc})") from exc
+    with _pools_lock:
+        if not _pools and not _commands:
+            atexit.register(stop_all)
+        _commands.add(proc)
+    try:
+        try:
+            _, errors = proc.communicate(text, timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise WorkerFailed(f"took longer than its limit of {limit:g} s") from None
+    finally:
+        with _pools_lock:
+            _commands.discard(proc)
+    status = proc.returncode
+    said = " ".join(errors.decode("utf-8", "replace").split())[-200:]
+    said = f": {said}" if said else ""
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = str(-status)
+        raise WorkerFailed(f"crashed (signal {name}){said}")
+    if status != 0:
+        raise WorkerFailed(f"failed (exit status {status}){said}")
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill an engine command and whatever it started (its own session's process group)."""
+    killpg = getattr(os, "killpg", None)
+    with contextlib.suppress(OSError):
+        if killpg is not None:
+            killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
 
 
 def worker_pids() -> list[int]:
-    """Every worker process of this process alive now."""
+    """Every worker process (and engine command) of this process alive now."""
     with _pools_lock:
         pools = list(_pools.values())
-    return [pid for each in pools for pid in each.pids()]
+        commands = [proc.pid for proc in _commands if proc.poll() is None]
+    return [pid for each in pools for pid in each.pids()] + commands

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Set up coach on Debian/Ubuntu: system packages (espeak-ng, ffmpeg, PortAudio), then a
-# virtual environment in .venv with coach and its test tools installed. Safe to run again.
+# Set up coach on Debian/Ubuntu: system packages (espeak-ng, festival with its HTS voice, flite,
+# ffmpeg, PortAudio), then a virtual environment in .venv with coach and its test tools
+# installed. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(espeak-ng ffmpeg libportaudio2 python3-venv)
+PACKAGES=(espeak-ng festival festvox-us-slt-hts flite ffmpeg libportaudio2 python3-venv)
 VENV=${COACH_VENV:-.venv}
 
 missing_packages() {

@@ -21,15 +21,21 @@ def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
     """No test reads the developer's own pacing profile; subprocesses inherit this too.
 
     Tests that need a profile point COACH_CONFIG at their own file.
+
+    The speech engine is pinned to pyttsx3 (espeak-ng) through COACH_ENGINE, which beats the
+    profile and the default (festival's HTS voice on Linux when installed): the timings the
+    tests expect are espeak-ng's. Tests of the default and of other engines unset or change it.
     """
     path = tmp_path_factory.mktemp("profile") / "no-profile.toml"
-    saved = os.environ.get("COACH_CONFIG")
+    saved = {key: os.environ.get(key) for key in ("COACH_CONFIG", "COACH_ENGINE")}
     os.environ["COACH_CONFIG"] = str(path)
+    os.environ["COACH_ENGINE"] = "pyttsx3"
     yield path
-    if saved is None:
-        os.environ.pop("COACH_CONFIG", None)
-    else:
-        os.environ["COACH_CONFIG"] = saved
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def fake_speech(seconds: float, seed: int = 0, rate: int = RATE) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""The festival adapter: text2wave per line, Debian's cmu_us_slt_arctic_hts voice by default."""
+
+from __future__ import annotations
+
+import glob
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+from coach.command_engine import ExternalEngine
+from coach.diagnostics import SpeechError
+from coach.engine import LIMIT_SECONDS, Voice, check_rate, find_voice
+from coach.plan import SpeechLine
+
+#: The clearest voice Debian packages (festvox-us-slt-hts): the default when installed.
+HTS_VOICE = "cmu_us_slt_arctic_hts"
+NAMES = {HTS_VOICE: "US English female, HTS (slt)"}
+#: Where festival looks for voices (its `voice-path`), to tell cheaply whether one is there.
+VOICE_DIRS = ("/usr/share/festival/voices", "/usr/lib/festival/voices", "/usr/local/share/festival")
+#: Words per minute the voice speaks at its own pace: the HTS voice, timed against espeak-ng at
+#: 150 wpm on a coaching passage (trimmed of silence), takes as long as espeak-ng at 163.
+NATURAL_WPM = 163.0
+INSTALL_HINT = (
+    "install festival and its HTS voice (Debian/Ubuntu: sudo apt-get install festival "
+    "festvox-us-slt-hts)"
+)
+#: festival resamples its voice (32 kHz for the HTS voice) to the session's rate itself, with a
+#: proper filter: coach's own resampling is linear and would alias the sibilants.
+OUTPUT_RATE = 22050
+_QUERY = b"(print festival_version)\n(print (voice.list))\n"
+_SYMBOL = re.compile(r"[A-Za-z0-9_]+")
+
+_facts: tuple[str, list[str]] | None = None  # version, voice names: fixed while coach runs
+_facts_lock = threading.Lock()
+
+
+def installed() -> bool:
+    return shutil.which("text2wave") is not None and shutil.which("festival") is not None
+
+
+def has_hts_voice() -> bool:
+    """Whether festival and its HTS voice are installed (no festival is started to tell)."""
+    return installed() and any(glob.glob(f"{d}/*/{HTS_VOICE}") for d in VOICE_DIRS)
+
+
+def _festival_facts() -> tuple[str, list[str]]:
+    """Festival's version and voices, asked of festival once per process."""
+    global _facts
+    with _facts_lock:
+        if _facts is None:
+            if not installed():
+                raise SpeechError(f"festival is not installed; {INSTALL_HINT}")
+            try:
+                done = subprocess.run(
+                    ["festival", "--pipe"], input=_QUERY, capture_output=True, timeout=60
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise SpeechError(f"festival could not be asked for its voices: {exc}") from None
+            out = done.stdout.decode("utf-8", "replace").splitlines()
+            if done.returncode != 0 or len(out) < 2:
+                said = " ".join(done.stderr.decode("utf-8", "replace").split())[-200:]
+                raise SpeechError(f"festival could not be asked for its voices: {said}")
+            version = out[0].strip().strip('"')
+            names = [n for n in out[1].strip("() \n").split() if _SYMBOL.fullmatch(n)]
+            _facts = (version, names)
+        return _facts
+
+
+class FestivalEngine(ExternalEngine):
+    """festival through `text2wave`, one process a line (about 0.5 s each for the HTS voice).
+
+    Rate is words per minute like espeak-ng's (the HTS engine's speed, `-r`, for HTS voices;
+    Duration_Stretch for the others). Pitch cannot be changed: festival's HTS engine ignores
+    its half-tone option, so a pitch is not applied.
+    """
+
+    name = "festival"
+    label = "festival"
+
+    def __init__(self, timeout: float = LIMIT_SECONDS) -> None:
+        super().__init__(timeout)
+
+    def version(self) -> str:
+        version, names = _festival_facts()
+        return f"festival {version}; voices {' '.join(names)}"
+
+    def voices(self) -> list[Voice]:
+        names = _festival_facts()[1]
+        return [Voice(n, NAMES.get(n, n.replace("_", " ")), ("en",)) for n in names]
+
+    def default_voice(self) -> str | None:
+        names = _festival_facts()[1]
+        return HTS_VOICE if HTS_VOICE in names else None  # else festival's own choice
+
+    def check_voice(self, voice: str) -> None:
+        find_voice(voice, self.voices(), self.name)
+
+    def command(self, line: SpeechLine, text: str, out: Path) -> tuple[list[str], bytes]:
+        voice = find_voice(line.voice, self.voices(), self.name) if line.voice else None
+        voice = voice or self.default_voice()
+        speed = check_rate(line.rate) / NATURAL_WPM
+        argv = ["text2wave"]
+        if voice is not None:
+            argv += ["-eval", f"(voice_{voice})"]
+        argv += [
+            "-eval",
+            f"(Parameter.set 'Duration_Stretch {1 / speed:.4f})",
+            "-eval",
+            f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {speed:.4f}))))',
+            "-F",
+            str(OUTPUT_RATE),
+            "-o",
+            str(out),
+        ]
+        return argv, text.encode("utf-8")
