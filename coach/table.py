@@ -36,10 +36,13 @@ def cue(event: Event, rate: int) -> str:
 
 
 def timeline_table(timeline: Timeline) -> str:
-    """One row per cue in time order; each run of metronome clicks folds into one row."""
+    """One row per cue in time order; each run of metronome clicks folds into one row. Each
+    chapter of an exported file (Timeline.file_chapters) is marked where it starts."""
     rate = timeline.sample_rate
     names = [c.name for c in timeline.chapters]
-    rows: list[tuple[int, int, str]] = []
+    rows: list[tuple[int, int, str]] = [
+        (c.start, _NO_STEP, f"{CHAPTER_MARK} chapter: {c.name}") for c in timeline.file_chapters()
+    ]
     for run in click_runs([e for e in timeline.events if e.kind == "click"]):
         every = (run[1].start - run[0].start) / rate if len(run) > 1 else 0.0
         text = f"metronome: {len(run)} clicks, one every {every:.2f} s"
@@ -47,7 +50,7 @@ def timeline_table(timeline: Timeline) -> str:
     for event in timeline.events:
         if event.kind != "click":
             rows.append((event.start, _step(event, names), cue(event, rate)))
-    rows.sort(key=lambda row: row[0])
+    rows.sort(key=lambda row: row[0])  # stable: a chapter's mark before its first cue
     steps = ["", *names]
     lines = [f"{'time':>8}  {'step':<32}  cue"]
     for start, step, text in rows:
@@ -56,8 +59,12 @@ def timeline_table(timeline: Timeline) -> str:
     return "\n".join(lines)
 
 
+_NO_STEP = 0  # the step column's index for a row outside any step
+CHAPTER_MARK = "--"
+
+
 def _step(event: Event, names: list[str]) -> int:
-    return 0 if event.step is None else event.step + 1
+    return _NO_STEP if event.step is None else event.step + 1
 
 
 def routine_header(header: Header, timeline: Timeline) -> str:
@@ -67,7 +74,7 @@ def routine_header(header: Header, timeline: Timeline) -> str:
         ("about", header.about),
         ("equipment", header.equipment),
         ("source", header.source),
-        ("length", f"{clock(timeline.duration)[:-3]} ({len(timeline.chapters)} steps)"),
+        ("length", f"{clock(timeline.duration)[:-3]} ({_count(timeline)})"),
     ]
     width = max(len(label) for label, _ in fields) + 1
     lines = []
@@ -77,3 +84,8 @@ def routine_header(header: Header, timeline: Timeline) -> str:
             lines.append(f"{label + ':':<{width}}  {wrapped[0]}")
             lines.extend(f"{'':<{width}}  {more}" for more in wrapped[1:])
     return "\n".join(lines) + "\n"
+
+
+def _count(timeline: Timeline) -> str:
+    steps, chapters = len(timeline.chapters), len(timeline.file_chapters())
+    return f"{steps} step{'s' * (steps != 1)}, {chapters} chapter{'s' * (chapters != 1)}"

@@ -10,7 +10,9 @@ from test_fuzz_pipeline import block, checked, laid_out
 
 from coach.compiler import compile_routine
 from coach.layout import lay_out
+from coach.nodes import Header
 from coach.parser import parse
+from coach.table import clock, routine_header, timeline_table
 from coach.timeline import INTRODUCTION, Chapter, Event, Timeline
 
 SIDES = """\
@@ -65,6 +67,11 @@ def assert_contiguous(timeline: Timeline, chapters: list[Chapter]) -> None:
     assert chapters[-1].end == timeline.length
     assert all(a.end == b.start for a, b in zip(chapters, chapters[1:]))
     assert all(c.end > c.start for c in chapters)
+
+
+def seconds(shown: str) -> float:
+    minutes, rest = shown.split(":")
+    return int(minutes) * 60 + float(rest)
 
 
 def chapter_of(chapters: list[Chapter], sample: int) -> str:
@@ -188,3 +195,20 @@ def test_any_routine_has_contiguous_chapters_and_every_innermost_step(lines: lis
         if not any(s is not step and step.start <= s.start < step.end for s in steps):
             assert any(c.name == step.name and c.start <= step.start and step.end <= c.end
                        for c in chapters), step  # fmt: skip
+
+
+def test_show_marks_where_each_chapter_starts() -> None:
+    timeline = timeline_of(SIDES)
+    lines = timeline_table(timeline).splitlines()
+    marks = [(n, line) for n, line in enumerate(lines) if "-- chapter: " in line]
+    chapters = timeline.file_chapters()
+    assert [line.split("-- chapter: ")[1] for _, line in marks] == [c.name for c in chapters]
+    for (row, line), chapter in zip(marks, chapters, strict=True):
+        assert line.split()[0] == clock(chapter.start / RATE)
+        before = lines[row - 1].split()[0]
+        assert before == "time" or seconds(before) <= chapter.start / RATE  # in time order...
+        assert "-- chapter" not in lines[row + 1]  # ...and before the cues it holds
+    between = next(n for n, line in enumerate(lines) if "Back to the centre" in line)
+    assert marks[-1][0] < between  # the between: line is in the last chapter, Turn right
+    header = routine_header(Header(title="Sides"), timeline)
+    assert "(3 steps, 4 chapters)" in header
