@@ -84,9 +84,10 @@ def test_hiss_lasts_exactly_the_exhale():
 
 def test_json_shape():
     data = lay_out_fixture("two-steps.routine").to_dict()
-    assert set(data) == {"title", "duration", "sample_rate", "steps", "events"}
+    assert set(data) == {"title", "duration", "sample_rate", "steps", "chapters", "events"}
     assert data["sample_rate"] == RATE
     assert set(data["steps"][0]) == {"name", "start", "end"}
+    assert set(data["chapters"][0]) == {"name", "start", "end"}
     by_kind = {e["kind"]: e for e in data["events"]}
     assert set(by_kind["speech"]) == {"start", "duration", "kind", "text", "step"}
     assert set(by_kind["click"]) == {"start", "duration", "kind", "accent", "step"}
