@@ -47,7 +47,7 @@ def make_engine(
         return FliteEngine(timeout)
     from coach.command_engine import OUT, CommandEngine
 
-    if OUT in wanted:
+    if OUT in wanted or len(wanted.split()) > 1:  # a command: it says what it lacks
         return CommandEngine(wanted, timeout)
     close = difflib.get_close_matches(wanted.lower(), NAMES, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
