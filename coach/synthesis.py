@@ -14,6 +14,10 @@ parent that died ends at the end of its stdin, and one stuck in the engine ends 
 little after the line's limit (`speech_worker.SELF_LIMIT_GRACE`). Every worker still alive
 when coach exits is killed (`atexit`), and `stop_all` kills them at once when a render is
 abandoned (an error, Ctrl-C, a SIGTERM turned into an exception).
+
+Engines that are programs of their own (festival's text2wave, flite, a command template) run
+once a line through `run_command`, under the same limit, in a session of their own so that
+`stop_all` and the limit kill whatever they started too.
 """
 
 from __future__ import annotations
