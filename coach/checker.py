@@ -21,6 +21,7 @@ from coach.bounds import (
     RATE_RANGE,
     TEMPO_RANGE,
 )
+from coach.checkins import interval_warning
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD, DEFAULT_VOICE
 from coach.diagnostics import Diagnostic, Position
 from coach.expansion import CLOSING_EVENTS, Pace, Sizes, first_line_past, nodes_pace
@@ -94,6 +95,8 @@ class _Checker:
             self.report(Position(self.routine.path, 1, 1), "missing title", hint)
         for setting in header.settings:
             self.setting(setting)
+        for line in header.check_ins:  # no for variable is in scope in the header
+            self.text(line, _Scope(DEFAULT_TEMPO_PERIOD))
         if self.is_empty():
             hint = "add statements such as 'say: Hello.' or 'pause 5s' after the header"
             self.report(Position(self.routine.path, 1, 1), "the routine has no statements", hint)
@@ -204,6 +207,7 @@ class _Checker:
 
     def hold(self, hold: nodes.Hold) -> None:
         self.duration(hold, "seconds", hold.seconds, "a hold")
+        self.check_in(hold, 0.0)
         countdown = hold.countdown
         if countdown is None:
             return
@@ -218,6 +222,15 @@ class _Checker:
         elif hold.halfway and countdown > hold.seconds / 2:
             message = "the halfway cue falls inside the countdown"
             self.report(self.at(hold, "halfway"), message, warning=True)
+
+    def check_in(self, node: nodes.Hold | nodes.Repeat, period: float) -> None:
+        """`check in every D`: within the one-duration bound, and a check-in can sound."""
+        if node.check_in is None:
+            return
+        self.duration(node, "check_in", node.check_in, "a check-in interval")
+        found = interval_warning(node, period) if 0 < node.check_in <= MAX_DURATION else None
+        if found is not None:
+            self.report(self.at(node, "check_in"), *found, warning=True)
 
     def breathe(self, breathe: nodes.Breathe) -> None:
         if not 1 <= breathe.count <= MAX_BREATHE:
@@ -242,6 +255,7 @@ class _Checker:
         if repeat.count_every is not None and repeat.count_every.every < 1:
             self.report(self.at(repeat.count_every, "every"), "'count every' must be at least 1")
         period = repeat.period if repeat.period is not None else scope.period
+        self.check_in(repeat, period)
         if repeat.beats and period / len(repeat.beats) < MIN_BEAT:
             each = period / len(repeat.beats)
             message = f"each beat lasts only {each:.2g}s at this tempo"

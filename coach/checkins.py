@@ -27,6 +27,7 @@ from coach import nodes
 from coach.plan import ClipInfo, Overlay, Plan, Segment, SpeechLine
 from coach.texts import substitute
 from coach.timeline import Event
+from coach.units import format_duration
 
 # coach's own check-ins, for a routine without `check-in:` lines: calm, second person.
 DEFAULT_LINES = (
@@ -60,6 +61,33 @@ def span_of(statement: nodes.Hold | nodes.Repeat, period: float) -> float:
     if isinstance(statement, nodes.Hold):
         return statement.seconds - (statement.countdown or 0)
     return statement.count * period
+
+
+def interval_warning(statement: nodes.Hold | nodes.Repeat, period: float) -> tuple[str, str] | None:
+    """What the checker warns of a `check in every D` within its bounds, as a message and a
+    hint: an interval so long that no check-in ever sounds, or too short to say one in."""
+    interval = statement.check_in
+    span = span_of(statement, period)
+    valid = statement.seconds > 0 if isinstance(statement, nodes.Hold) else span > 0
+    if interval is None or not valid or span < 0:
+        return None  # an error of its own is reported
+    every = f"a check-in every {format_duration(interval)}"
+    if nominal_count(span, interval) == 0:
+        if isinstance(statement, nodes.Repeat):
+            where = f"these reps, which last {format_duration(span)}"
+        else:
+            where = f"this {format_duration(statement.seconds)} hold"
+            if statement.countdown:
+                where += f" before its countdown of {statement.countdown}"
+        hint = "the first check-in comes one interval in; give a shorter interval"
+        return f"{every} never sounds in {where}", hint
+    if interval < SHORTEST:
+        hint = (
+            f"a check-in needs quiet to be said in; give at least {format_duration(SHORTEST)},"
+            " or 30s to 2m for a long hold"
+        )
+        return f"{every} is too often to be said", hint
+    return None
 
 
 def lines_of(header: nodes.Header) -> list[str]:

@@ -31,6 +31,7 @@ from coach.bounds import (
     RATE_RANGE,
     TEMPO_RANGE,
 )
+from coach.checkins import lines_of, nominal_count
 from coach.diagnostics import Position
 from coach.texts import fewest_letters, letters, substitute
 
@@ -85,6 +86,19 @@ def countdown(hold: nodes.Hold) -> int:
     return int(clamp(hold.countdown or 0, clamp(hold.seconds, MAX_DURATION)))
 
 
+def check_ins(statement: nodes.Statement, period: float) -> int:
+    """How many check-ins a hold or a repeat (at `period`, unless it has its own) asks for,
+    as compiled: one each `check in every D` before its end or its countdown."""
+    if not isinstance(statement, (nodes.Hold, nodes.Repeat)) or statement.check_in is None:
+        return 0
+    if isinstance(statement, nodes.Hold):
+        span = clamp(statement.seconds, MAX_DURATION) - countdown(statement)
+    else:
+        own = statement.period if statement.period is not None else period
+        span = int(clamp(statement.count, MAX_REPEAT)) * clamp(own, 60.0 / TEMPO_RANGE[0])
+    return nominal_count(span, statement.check_in)
+
+
 def announced(repeat: nodes.Repeat) -> list[int]:
     """The rep numbers a repeat speaks (`count every K`, the last rep always), as compiled."""
     if repeat.count_every is None or repeat.count_every.every < 1:
@@ -136,7 +150,7 @@ class Sizes:
         if isinstance(statement, nodes.Pause):
             return 1, clamp(statement.seconds, MAX_DURATION)
         if isinstance(statement, nodes.Hold):
-            cues = countdown(statement) + statement.halfway
+            cues = countdown(statement) + statement.halfway + check_ins(statement, pace.period)
             return max(cues, 1), clamp(statement.seconds, MAX_DURATION)
         if isinstance(statement, nodes.Breathe):
             return self.breathe(statement)
@@ -169,6 +183,7 @@ class Sizes:
         beats = len(repeat.beats)
         clicks = count * max(beats, 1)
         events = clicks + (beats if count else 0) + len(announced(repeat))
+        events += check_ins(repeat, pace.period)
         period = repeat.period if repeat.period is not None else pace.period
         return max(events, 1), count * clamp(period, 60.0 / TEMPO_RANGE[0])
 
@@ -227,15 +242,17 @@ def first_line_past(routine: nodes.Routine, pace: Pace, limit: int) -> tuple[Pos
     are told apart by text, voice and rate, as speech synthesis tells them apart, and kept as
     hashes so memory stays small.
     """
-    lines = _Lines(limit)
+    lines = _Lines(limit, lines_of(routine.header))
     found = lines.block(routine.body, pace, {})
     return None if found is None else (found, len(lines.seen))
 
 
 class _Lines:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, check_in_lines: list[str]) -> None:
         self.limit = limit
         self.seen: set[int] = set()
+        self.check_in_lines = check_in_lines
+        self.turn = 0  # the check-in line next in turn, through the whole session
         # Statements whose lines never vary, done: (id, voice, rate).
         self.fixed: set[tuple[int, str | None, float]] = set()
 
@@ -270,15 +287,24 @@ class _Lines:
         if key in self.fixed:
             return None
         texts = self.spoken(statement, names)
+        turns = check_ins(statement, pace.period)
         if isinstance(statement, nodes.Repeat):
             pace = nodes_pace(pace, statement.settings)
+        texts += self.check_in_texts(turns)
         for text in texts:
             self.seen.add(hash((text, pace.voice, pace.rate)))
         if len(self.seen) > self.limit:
             return statement.position
-        if not _varies(statement):
+        if not _varies(statement) and not turns:  # check-in lines depend on the turn
             self.fixed.add(key)
         return None
+
+    def check_in_texts(self, turns: int) -> list[str]:
+        """The check-in lines of `turns` check-ins from the current turn; moves the turn on."""
+        lines = self.check_in_lines
+        texts = [lines[(self.turn + n) % len(lines)] for n in range(min(turns, len(lines)))]
+        self.turn = (self.turn + turns) % len(lines)
+        return texts
 
     @staticmethod
     def spoken(statement: nodes.Statement, names: dict[str, str]) -> list[str]:

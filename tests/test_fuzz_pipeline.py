@@ -35,6 +35,7 @@ def leaf(draw: st.DrawFn, names: tuple[str, ...], indent: str) -> list[str]:
     if kind == "hold":
         options = [f", countdown {draw(st.integers(1, seconds))}"] if draw(st.booleans()) else []
         options += [", halfway"] if draw(st.booleans()) else []
+        options += [f", check in every {draw(st.integers(1, 12))}s"] if draw(st.booleans()) else []
         return [f"hold {seconds}s" + "".join(draw(st.permutations(options)))]
     if kind == "breathe":
         hold_in = f", hold {draw(st.integers(0, 3))}s" if draw(st.booleans()) else ""
@@ -45,6 +46,8 @@ def leaf(draw: st.DrawFn, names: tuple[str, ...], indent: str) -> list[str]:
     if kind == "repeat":
         count = draw(st.integers(1, 12))
         tempo = f" at {draw(st.integers(6, 60))} per minute" if draw(st.booleans()) else ""
+        if draw(st.booleans()):
+            tempo += f", check in every {draw(st.integers(1, 30))}s"
         beats = draw(st.lists(st.sampled_from(["up", "down", "{x}" if "x" in names else "in"])))
         every = draw(st.one_of(st.none(), st.integers(1, 5)))
         block = [f"{indent}    beat: {beat}" for beat in beats]
@@ -81,10 +84,15 @@ def block(draw: st.DrawFn, names: tuple[str, ...] = (), depth: int = 0) -> list[
     return lines
 
 
-def checked(lines: list[str]) -> Routine | None:
-    """The routine of `lines` if it parses and checks without errors, else None."""
+CHECK_INS = st.lists(st.sampled_from(["Ease off.", "Still fine?", "Ease off.", "{{ok}}"]))
+
+
+def checked(lines: list[str], check_ins: tuple[str, ...] | list[str] = ()) -> Routine | None:
+    """The routine of `lines` (and `check-in:` lines) if it parses and checks without
+    errors, else None."""
     # A first statement, so that settings generated first are statements, not the header.
-    text = "title: Fuzz\nsay: Begin.\n" + "\n".join(lines) + "\n"
+    header = "title: Fuzz\n" + "".join(f"check-in: {line}\n" for line in check_ins)
+    text = header + "say: Begin.\n" + "\n".join(lines) + "\n"
     routine, diagnostics = parse(text, "fuzz.routine")
     assert not [d for d in diagnostics if d.is_error], [d.render() for d in diagnostics]
     if any(d.is_error for d in checker.check(routine)):
@@ -125,9 +133,11 @@ def test_step_chapters_are_in_order_and_nest_without_overlapping(lines: list[str
 
 
 @settings(max_examples=150, deadline=None)
-@given(block())
-def test_the_checkers_counts_match_what_compile_and_layout_make(lines: list[str]) -> None:
-    routine = checked(lines)
+@given(block(), CHECK_INS)
+def test_the_checkers_counts_match_what_compile_and_layout_make(
+    lines: list[str], check_ins: list[str]
+) -> None:
+    routine = checked(lines, check_ins)
     if routine is None:
         return
     timeline, spoken = laid_out(routine)
