@@ -4,6 +4,8 @@ clip, never over another cue, never in the final countdown, never moving the bea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from helpers import RATE, SAMPLES_PER_CHAR, SOUND_LENGTHS, fake_clips
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -312,3 +314,13 @@ def test_check_in_lines_count_as_distinct_spoken_lines_at_each_rate() -> None:
     assert [(d.position.line, d.message) for d in errors] == [
         (2_600 + 5, "the routine has more than 5,000 distinct spoken lines by here")
     ]
+
+
+def test_the_example_in_the_language_reference_says_what_the_reference_says() -> None:
+    reference = (Path(__file__).parent.parent / "docs" / "routine-language.md").read_text()
+    example = reference.split("### Check-ins")[1].split("```")[1].lstrip("\n")
+    first = "If anything hurts, ease off or stop."
+    second = "Is the pressure still firm and comfortable?"
+    timeline = timeline_of(example)
+    texts = [text for _, text in spoken(timeline) if text in (first, second)]
+    assert texts == [first, second, first, second, first]  # 3 in the hold, 2 over the reps
