@@ -75,6 +75,7 @@ PACING_KEYS = (
     "slower",
     "faster",
     "breath",
+    "loudness",
 )
 
 

@@ -18,6 +18,12 @@ LEAD_IN_COUNT = 5  # the spoken countdown of --lead-in: 5, 4, 3, 2, 1
 LEAD_IN_FULL = 9.0  # seconds a lead-in needs for the full invitation and countdown
 END_SOUND = "bell"
 STEP_SOUND = "chime"
+# A word on a beat (a count, a beat word) starts this long after its click, so the click is
+# heard clear of the voice.
+AFTER_CLICK = 0.08
+# Quiet after a hiss before the next cue, and the shortest hiss worth playing (seconds).
+AFTER_HISS = 0.55
+SHORTEST_HISS = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class Overrides:
     tempo_scale: float | None = None
     breath: Breath | None = None
     lead_in: float | None = None
+    loudness: float | None = None  # LUFS, integrated
 
     def apply(self, pacing: Pacing) -> Pacing:
         return Pacing(
@@ -97,6 +104,7 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
         compiler.segments,
         speech_gain=chosen.volume if chosen.volume is not None else 1.0,
         click_gain=chosen.click_volume if chosen.click_volume is not None else 1.0,
+        loudness=chosen.loudness,
         intro_segments=intro,
         step_starts=compiler.step_starts,
     )
@@ -276,8 +284,9 @@ class _Compiler:
             if breathe.hold_in:
                 overlays.append(Overlay(at, "speech", self.line("Hold.", pacing)))
                 at += breathe.hold_in
-            if breathe.hiss:
-                overlays.append(Overlay(at, "hiss", seconds=breathe.exhale))
+            hiss = breathe.exhale - AFTER_HISS
+            if breathe.hiss and hiss >= SHORTEST_HISS:
+                overlays.append(Overlay(at, "hiss", seconds=hiss))
             overlays.append(Overlay(at, "speech", self.line(exhale, pacing)))
             at += breathe.exhale
             if breathe.hold_out:
@@ -309,13 +318,18 @@ class _Compiler:
                     overlays.append(Overlay(at, "click", None, number == 0))
                     if rep == 0:
                         spoken = say(word.capitalize())
-                        overlays.append(Overlay(at, "speech", spoken, position=where))
+                        cue = Overlay(at + AFTER_CLICK, "speech", spoken, position=where)
+                        overlays.append(cue)
             else:
                 overlays.append(Overlay(start, "click", accent=True))
             counted = rep + 1
             announce = every and (counted % every == 0 or counted == repeat.count)
             if announce and not (rep == 0 and beats):
-                overlays.append(Overlay(start, "speech", say(str(counted)), position=counted_at))
+                # The last count ends with the last rep, so no one stops a rep early.
+                ends = start + period if counted == repeat.count else None
+                at = start + AFTER_CLICK
+                count = Overlay(at, "speech", say(str(counted)), position=counted_at, ends=ends)
+                overlays.append(count)
         return Segment(
             steps,
             seconds=period * repeat.count,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from coach.bounds import MAX_ROUTINE
 from coach.checkins import checkin_events
@@ -12,9 +13,18 @@ from coach.plan import ClipInfo, Plan, Segment, SpeechLine
 from coach.timeline import Chapter, Event, RepRun, Timeline
 from coach.units import format_duration
 
-# Clicks under speech drop to this gain so the words stay clear over the metronome.
-DUCKED_CLICK_GAIN = 0.3
+# Under speech, sounds (the chime, files) drop to this gain so the words stay clear. Clicks
+# are not lowered: the beat stays as it is (a word on a beat starts after its click), so an
+# accented click is always the louder one.
+DUCKED_SOUND_GAIN = 0.5
 HISS_GAIN = 1.0
+
+
+@dataclass
+class LevelledTimeline(Timeline):
+    """A timeline with the listener's loudness target (LUFS; None: the mixer's default)."""
+
+    loudness: float | None = None
 
 
 def seconds_to_samples(seconds: float, sample_rate: int) -> int:
@@ -57,9 +67,10 @@ def lay_out(
     ]
     if plan.speech_gain != 1.0 or plan.click_gain != 1.0:
         events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
-    return Timeline(
-        plan.title, sample_rate, length, chapters, _duck_clicks(events), reps, intro_end
-    )
+    return LevelledTimeline(
+        plan.title, sample_rate, length, chapters, _duck(events), reps, intro_end,
+        loudness=plan.loudness,
+    )  # fmt: skip
 
 
 def _empty_step_start(plan: Plan, step: int, offsets: list[int]) -> int:
@@ -132,6 +143,8 @@ def _segment_events(
                 events.append(Event(at, click, "click", "click", step))
         elif kind == "speech" and overlay.line is not None:
             clip = clips[overlay.line]
+            if overlay.ends is not None:  # ends there if it can, never before `at`
+                at = max(at, start + round(overlay.ends * sample_rate) - clip.length)
             events.append(Event(at, clip.length, "speech", clip.key, step, overlay.line.text))
         elif kind == "sound":
             events.append(Event(at, sound_lengths[overlay.sound], "sound", overlay.sound, step))
@@ -150,17 +163,18 @@ def _with_gains(event: Event, speech_gain: float, click_gain: float) -> Event:
     return event
 
 
-def _duck_clicks(events: list[Event]) -> list[Event]:
-    """Lower every click that sounds while speech is playing."""
+def _duck(events: list[Event]) -> list[Event]:
+    """Lower every sound (not a click, not a hiss) that starts while speech is playing or
+    that speech starts under."""
     spans = _merged(sorted((e.start, e.start + e.length) for e in events if e.kind == "speech"))
     out: list[Event] = []
     index = 0
     for event in events:  # sorted by start, so the span pointer only moves forward
-        if event.kind == "click":
+        if event.kind == "sound":
             while index < len(spans) and spans[index][1] <= event.start:
                 index += 1
             if index < len(spans) and spans[index][0] < event.start + event.length:
-                event = event.louder(DUCKED_CLICK_GAIN)
+                event = event.louder(DUCKED_SOUND_GAIN)
         out.append(event)
     return out
 

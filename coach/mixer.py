@@ -1,4 +1,9 @@
-"""Mix a timeline into int16 blocks: linear in session length plus events, one block in memory."""
+"""Mix a timeline into int16 blocks: linear in session length plus events, one block in memory.
+
+Levels: speech clips are brought to one voiced level (coach.clipprep.speech_gain) as the
+bank first hands them out; the whole mix is scaled by the session's loudness gain
+(coach.loudness, from the timeline, so live playback and export share it) and limited to
+true peaks under -2 dBTP (coach.limiter)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from coach import sounds
+from coach import clipprep, loudness, sounds
+from coach.limiter import CHUNK, Limiter
 from coach.timeline import Event, Timeline
 
 DEFAULT_BLOCK_SIZE = 16384
@@ -35,6 +41,40 @@ class SourceBank:
         self._builtin: dict[str, NDArray[Any]] = {}
         self._hiss: dict[int, NDArray[Any]] = {}
         self._files_float: dict[str, NDArray[Any]] = {}
+        self._powers: dict[tuple[str, int], float] = {}
+        self._levels: dict[str, float] = {}
+        self.limiter = Limiter(sample_rate)
+
+    def level(self, event: Event) -> float:
+        """The gain that brings what `event` plays to its place in the mix before the
+        session's gain: for a speech clip, to the one voiced level of coach.clipprep."""
+        if event.kind != "speech":
+            return 1.0
+        found = self._levels.get(event.source)
+        if found is None:
+            samples = self._speech_clip(event.source)
+            found = self._levels[event.source] = clipprep.speech_gain(samples, self.sample_rate)
+        return found
+
+    def session_gain(self, timeline: Timeline) -> float:
+        """The gain that brings `timeline`'s mix to its loudness target (its `loudness`, in
+        LUFS, when it has one; else DEFAULT_LOUDNESS)."""
+        target = getattr(timeline, "loudness", None)
+        if target is None:
+            target = loudness.DEFAULT_LOUDNESS
+        return loudness.session_gain(timeline, self.power, float(target))
+
+    def power(self, event: Event) -> float:
+        """The K-weighted mean square a sample of what `event` plays, before its gain."""
+        if event.kind == "speech":
+            return loudness.speech_power()
+        key = (event.source if event.kind != "hiss" else "hiss", event.length)
+        found = self._powers.get(key)
+        if found is None:
+            samples = self.samples(event)[: event.length]
+            plain = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
+            found = self._powers[key] = plain * sounds.K_FACTORS.get(key[0], 1.0)
+        return found
 
     def samples(self, event: Event) -> NDArray[Any]:
         """The float32 samples `event` plays (before its gain; may be longer or shorter)."""
@@ -83,50 +123,98 @@ def mix_blocks(
     bank: SourceBank,
     block_size: int = DEFAULT_BLOCK_SIZE,
     start: int = 0,
+    level: bool = True,
 ) -> Iterator[NDArray[Any]]:
     """Yield int16 blocks that together cover samples `start`..`timeline.length` exactly.
 
-    Each event adds `samples(event)[:event.length] * event.gain` from `event.start` on.
-    Events are walked in start order with a list of the ones still sounding, so the cost
-    is linear in session length plus events and only one block is ever allocated. The
-    output does not depend on `block_size` or `start`: the blocks from `start` equal
+    Each event adds `samples(event)[:event.length] * event.gain` from `event.start` on,
+    speech brought to one level (`bank.level`); the sum is scaled by the session's loudness
+    gain (`bank.session_gain`) and goes through the true-peak limiter (coach.limiter).
+    Events are walked in start order with a list of the ones still sounding, so the cost is
+    linear in session length plus events, and memory is a block plus the limiter's window
+    (about a quarter of a second). The output does not
+    depend on `block_size` or `start`: the blocks from `start` equal
     `mix_all(timeline, bank)[start:]`, which is what a later seek/skip relies on.
+
+    `level=False` gives the plain sum (no speech level, session gain or limiter), clipped
+    to int16.
     """
     if block_size <= 0:
         raise ValueError("block_size must be positive")
     length = timeline.length
     start = max(0, start)
-    # Stable sort: events that start together are summed in timeline order, always.
-    events = sorted(
-        (e for e in timeline.events if e.length > 0 and e.end > start and e.start < length),
-        key=lambda e: e.start,
-    )
-    upcoming = 0
-    active: list[tuple[Event, NDArray[Any], int]] = []  # event, its samples, where it stops
+    if start >= length:
+        return
+    if not level:
+        plain = _Summer(timeline, bank, start, level=False)
+        for block_start in range(start, length, block_size):
+            yield to_int16(plain.take(min(block_size, length - block_start)))
+        return
+    limiter = bank.limiter
+    gain = np.float32(bank.session_gain(timeline))
+    origin = max(0, (start - limiter.before) // CHUNK * CHUNK)
+    raw = _Summer(timeline, bank, origin, level=True)
+    mix = np.zeros(0, dtype=np.float32)  # the mix from `origin` on
     for block_start in range(start, length, block_size):
         block_end = min(block_start + block_size, length)
-        while upcoming < len(events) and events[upcoming].start < block_end:
-            event = events[upcoming]
-            upcoming += 1
-            source = bank.samples(event)
+        wanted = block_end + limiter.after - origin
+        if len(mix) < wanted:
+            more = raw.take(max(wanted - len(mix), block_size))
+            more *= gain
+            mix = np.concatenate([mix, more])
+        yield to_int16(limiter.apply(mix, origin, block_start, block_end))
+        keep = max(0, (block_end - limiter.before) // CHUNK * CHUNK - origin)
+        if keep:
+            mix = mix[keep:]
+            origin += keep
+
+
+class _Summer:
+    """The events' sum, sample by sample from `origin` on (silence past the session's end)."""
+
+    def __init__(self, timeline: Timeline, bank: SourceBank, origin: int, level: bool) -> None:
+        self.bank = bank
+        self.level = level
+        self.length = timeline.length
+        self.position = origin
+        # Stable sort: events that start together are summed in timeline order, always.
+        self.events = sorted(
+            (e for e in timeline.events if e.length > 0 and e.end > origin and e.start < e.end),
+            key=lambda e: e.start,
+        )
+        self.upcoming = 0
+        self.active: list[tuple[Event, NDArray[Any], int, float]] = []  # + stop, gain
+
+    def take(self, count: int) -> NDArray[Any]:
+        block_start = self.position
+        block_end = block_start + count
+        self.position = block_end
+        events = self.events
+        while self.upcoming < len(events) and events[self.upcoming].start < block_end:
+            event = events[self.upcoming]
+            self.upcoming += 1
+            source = self.bank.samples(event)
             stop = event.start + min(event.length, len(source))
             if stop > block_start and event.gain != 0:
-                active.append((event, source, stop))
-        buffer = np.zeros(block_end - block_start, dtype=np.float32)
-        still: list[tuple[Event, NDArray[Any], int]] = []
-        for item in active:
-            event, source, stop = item
+                gain = event.gain * (self.bank.level(event) if self.level else 1.0)
+                self.active.append((event, source, stop, gain))
+        buffer = np.zeros(count, dtype=np.float32)
+        still: list[tuple[Event, NDArray[Any], int, float]] = []
+        for item in self.active:
+            event, source, stop, gain = item
             lo = max(event.start, block_start)
             hi = min(stop, block_end)
             if hi > lo:
                 part = source[lo - event.start : hi - event.start]
-                if event.gain != 1.0:
-                    part = part * np.float32(event.gain)
+                if gain != 1.0:
+                    part = part * np.float32(gain)
                 buffer[lo - block_start : hi - block_start] += part
             if stop > block_end:
                 still.append(item)
-        active = still
-        yield to_int16(buffer)
+        self.active = still
+        if block_end > self.length:
+            buffer[max(0, self.length - block_start) :] = 0.0
+        return buffer
 
 
 def to_int16(buffer: NDArray[Any]) -> NDArray[Any]:
@@ -137,9 +225,9 @@ def to_int16(buffer: NDArray[Any]) -> NDArray[Any]:
     return buffer.astype(np.int16)
 
 
-def mix_all(timeline: Timeline, bank: SourceBank) -> NDArray[Any]:
+def mix_all(timeline: Timeline, bank: SourceBank, level: bool = True) -> NDArray[Any]:
     """The whole session as one int16 array (for tests and short sessions)."""
-    blocks = list(mix_blocks(timeline, bank))
+    blocks = list(mix_blocks(timeline, bank, level=level))
     if not blocks:
         return np.zeros(0, dtype=np.int16)
     whole: NDArray[Any] = np.concatenate(blocks)

@@ -33,6 +33,9 @@ class Overlay:
     sound: str = ""
     seconds: float = 0.0  # hiss: how long it lasts; checkin: how long it may wait for room
     position: Position | None = None  # its routine line, for warnings (None: its segment's)
+    # Only speech: when set, the line ends here (seconds into the segment) if it can, starting
+    # no earlier than `at` (the count of a repeat's last rep ends with the rep).
+    ends: float | None = None
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Plan:
     # Per step: the index of the first segment after its line, so that a step that makes
     # no segment of its own (only settings) still has its place.
     step_starts: list[int] = field(default_factory=list)
+    loudness: float | None = None  # the listener's target in LUFS (None: the default)
 
     def speech_lines(self) -> list[SpeechLine]:
         """Every line to synthesize, in order of first use, each once."""

@@ -29,6 +29,7 @@ SLOWER_RANGE = (1.0, 90.0)  # percent
 FASTER_RANGE = (1.0, 300.0)  # percent
 BREATH_PART_RANGE = (0.0, 60.0)  # seconds, each part of a --breath pattern
 LEAD_IN_RANGE = (0.0, 60.0)  # seconds
+LOUDNESS_RANGE = (-30.0, -10.0)  # LUFS, integrated (coach.loudness)
 
 #: tempo, slower and faster are one setting written three ways: one of them at a time.
 TEMPO_KEYS = ("tempo", "slower", "faster")
@@ -174,6 +175,17 @@ def _seconds(bounds: tuple[float, float], what: str) -> Callable[[object], float
 
 read_gap = _seconds(GAP_RANGE, "a gap")
 read_lead_in = _seconds(LEAD_IN_RANGE, "a lead-in")
+
+
+def read_loudness(raw: object) -> float:
+    """Integrated loudness in LUFS, from -30 to -10: -16, '-14' or '-14 LUFS'."""
+    number = _number(raw, suffixes=("lufs",))
+    if number is None or not _in_range(number, LOUDNESS_RANGE):
+        raise SettingError(
+            f"expected a loudness in LUFS {_bounds(LOUDNESS_RANGE)}, like -16 or -14, "
+            f"not {_shown(raw)}"
+        )
+    return number
 
 
 def read_tempo(raw: object) -> float:
@@ -343,6 +355,14 @@ SETTINGS: dict[str, Setting] = {
             format_breath,
         ),
         Setting(
+            "loudness",
+            "LUFS",
+            "Loudness of the session in LUFS, -30 to -10; -14 is louder, for a phone "
+            "[default: profile, else -16].",
+            read_loudness,
+            _plain,
+        ),
+        Setting(
             "lead-in",
             "SECONDS",
             "Seconds of spoken countdown before the first cue when playing, 0 to 60.",
@@ -383,6 +403,7 @@ def overrides_from(values: Mapping[str, Any]) -> Overrides:
         tempo_scale=scale,
         breath=get("breath"),
         lead_in=get("lead-in"),
+        loudness=get("loudness"),
     )
 
 

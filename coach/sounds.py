@@ -15,7 +15,15 @@ ACCENT_PEAK = 0.6
 CHIME_PEAK = 0.25
 BELL_PEAK = 0.5
 TICK_PEAK = 0.3
-HISS_RMS = 0.05  # about -26 dBFS: clearly audible, well under speech
+HISS_RMS = 0.05  # at its highest, about -26 dBFS: clearly audible, well under speech
+AIRFLOW_SHARE = 0.7  # of the hiss's amplitude, the rest is the "s"
+HISS_PEAK_AT = 0.35  # where in the breath out the hiss is loudest
+
+#: K-weighted over plain mean square of each sound at 22050 Hz (BS.1770's K-weighting, as
+#: pyloudnorm applies it; coach.loudness uses them to foresee a session's loudness).
+K_FACTORS = {
+    "click": 1.21, "click-accent": 1.46, "chime": 1.21, "bell": 1.01, "tick": 2.3, "hiss": 1.42,
+}  # fmt: skip
 
 # Seeds for the noise parts; the legacy RandomState stream is frozen by numpy, so the same
 # seed gives the same samples on every numpy version.
@@ -88,23 +96,28 @@ def tick(sample_rate: int) -> NDArray[Any]:
 
 
 def hiss(sample_rate: int, length: int) -> NDArray[Any]:
-    """The "Ssss" of an exhale: band-passed noise, soft in and out, exactly `length` samples."""
+    """The sound of a breath out, exactly `length` samples: an airflow (broadband noise,
+    low-passed, like air through the mouth) with a softer "s" (3.8-8.5 kHz noise) on top,
+    under a gentle rise and fall that peaks about a third of the way in."""
     if length <= 0:
         return np.zeros(0, dtype=np.float32)
     nyquist = sample_rate / 2
-    low = min(3800.0, 0.35 * nyquist)
-    high = min(8500.0, 0.85 * nyquist)
-    taps = _bandpass(low, high, sample_rate, 127)
-    noise = np.random.RandomState(_HISS_SEED).standard_normal(length + len(taps) - 1)
-    out = np.convolve(noise, taps, mode="valid")  # exactly `length` samples
-    rms = float(np.sqrt(np.mean(out * out))) if length > 0 else 0.0
-    if rms > 0:
-        out *= HISS_RMS / rms
-    # A breath out is strongest early and tapers off; fade in and out so it never clicks.
-    out *= np.linspace(1.0, 0.6, length)
-    out *= _attack(length, min(_samples(0.12, sample_rate), length // 3))
-    out *= _release(length, min(_samples(0.3, sample_rate), length // 3))
+    noise = np.random.RandomState(_HISS_SEED).standard_normal((2, length + 126))
+    air_taps = _bandpass(min(120.0, 0.05 * nyquist), min(1800.0, 0.5 * nyquist), sample_rate, 127)
+    air = _unit_rms(np.convolve(noise[0], air_taps, mode="valid"))  # exactly `length` samples
+    low, high = min(3800.0, 0.35 * nyquist), min(8500.0, 0.85 * nyquist)
+    ess = _unit_rms(np.convolve(noise[1], _bandpass(low, high, sample_rate, 127), mode="valid"))
+    out = AIRFLOW_SHARE * air + (1.0 - AIRFLOW_SHARE) * ess
+    out *= HISS_RMS / max(float(np.sqrt(np.mean(out * out))), 1e-12)
+    # Rise and fall: sin(pi * x**p), zero at both ends, highest where x**p = 1/2.
+    x = (np.arange(length) + 0.5) / length
+    out *= np.sin(np.pi * x ** (np.log(0.5) / np.log(HISS_PEAK_AT)))
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def _unit_rms(signal: NDArray[Any]) -> NDArray[Any]:
+    rms = float(np.sqrt(np.mean(signal * signal))) if len(signal) else 0.0
+    return signal / rms if rms > 0 else signal
 
 
 def builtin_sound(name: str, sample_rate: int) -> NDArray[Any]:

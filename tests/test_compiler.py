@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import compile_fixture
 
-from coach.compiler import LEAD_IN, Breath, Overrides, substitute
+from coach.compiler import AFTER_CLICK, AFTER_HISS, LEAD_IN, Breath, Overrides, substitute
 from coach.defaults import DEFAULT_RATE
 
 
@@ -89,13 +89,20 @@ def test_breathe_lasts_its_cycles():
     assert segment.seconds == 3 * (4 + 2 + 6)
 
 
-def test_breathe_hiss_lasts_every_exhale():
+def test_breathe_hiss_fills_every_exhale_but_its_last_half_second():
     plan = compile_fixture("breathe.routine")
+    quiet = 6.0 - AFTER_HISS  # the hiss stops AFTER_HISS (over half a second) before the cue
+    assert AFTER_HISS >= 0.5
     assert [(o.at, o.seconds) for o in overlays(plan, "hiss")] == [
-        (6.0, 6.0),
-        (18.0, 6.0),
-        (30.0, 6.0),
+        (6.0, quiet),
+        (18.0, quiet),
+        (30.0, quiet),
     ]
+
+
+def test_an_exhale_too_short_for_a_hiss_and_its_quiet_has_none():
+    plan = compile_fixture("breathe.routine", Overrides(breath=Breath(inhale=1, exhale=0.7)))
+    assert overlays(plan, "hiss") == []
 
 
 def test_breathe_cues_in_hold_out():
@@ -115,13 +122,16 @@ def test_repeat_clicks_every_beat_with_accent_on_first():
 def test_beat_names_spoken_on_first_rep_only():
     plan = compile_fixture("reps.routine")
     words = [(o.at, o.line.text) for o in overlays(plan, "speech") if not o.line.text.isdigit()]
-    assert words == [(0.0, "Up"), (2.0, "Down")]
+    assert words == [(0.0 + AFTER_CLICK, "Up"), (2.0 + AFTER_CLICK, "Down")]
 
 
-def test_count_every_k_at_start_of_counted_rep():
+def test_count_every_k_just_after_the_click_of_its_rep_and_the_last_ends_with_it():
     plan = compile_fixture("reps.routine")
     counts = [(o.at, o.line.text) for o in overlays(plan, "speech") if o.line.text.isdigit()]
-    assert counts == [(16.0, "5"), (36.0, "10"), (56.0, "15"), (76.0, "20"), (96.0, "25")]
+    starts = [16.0, 36.0, 56.0, 76.0, 96.0]
+    assert counts == [(at + AFTER_CLICK, str(n)) for at, n in zip(starts, (5, 10, 15, 20, 25))]
+    ends = [o.ends for o in overlays(plan, "speech") if o.line.text.isdigit()]
+    assert ends == [None, None, None, None, 100.0]  # rep 25 runs from 96 s to 100 s
 
 
 def test_plain_repeat_one_accented_click_per_rep():
@@ -160,7 +170,7 @@ def test_breath_override_paces_every_breathe_statement():
     plan = compile_fixture("breathe.routine", Overrides(breath=Breath(inhale=3, exhale=5)))
     segment = next(s for s in plan.segments if s.overlays)
     assert segment.seconds == 3 * (3 + 5)
-    assert [o.seconds for o in overlays(plan, "hiss")] == [5.0, 5.0, 5.0]
+    assert [o.seconds for o in overlays(plan, "hiss")] == [5.0 - AFTER_HISS] * 3
 
 
 def test_lead_in_speaks_a_countdown_before_the_first_cue():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from helpers import RATE, SAMPLES_PER_CHAR, SOUND_LENGTHS, lay_out_fixture
 
-from coach.compiler import LEAD_IN, Overrides
-from coach.layout import DUCKED_CLICK_GAIN
+from coach.compiler import AFTER_CLICK, AFTER_HISS, LEAD_IN, Overrides
+from coach.layout import DUCKED_SOUND_GAIN, LevelledTimeline
 
 LEAD = int(LEAD_IN * RATE)
 
@@ -29,7 +29,9 @@ def test_spoken_counts_overlay_the_grid_without_shifting_it():
     timeline = lay_out_fixture("reps.routine")
     accents = [e.start for e in clicks(timeline) if e.accent]
     counts = [e for e in timeline.events if e.kind == "speech" and e.text.isdigit()]
-    assert [c.start for c in counts] == [accents[i] for i in (4, 9, 14, 19, 24)]
+    after = round(AFTER_CLICK * RATE)
+    offsets = [c.start - accents[i] for c, i in zip(counts, (4, 9, 14, 19), strict=False)]
+    assert all(abs(offset - after) <= 1 for offset in offsets) and len(offsets) == 4
 
 
 def test_fractional_period_never_drifts():
@@ -63,12 +65,40 @@ def test_events_carry_their_step_index():
     assert steps == {"Welcome.": None, "One.": 0, "Bye.": None}
 
 
-def test_clicks_under_speech_are_ducked_and_others_are_not():
+def test_clicks_keep_their_level_and_no_word_starts_on_a_click():
+    """The beat stays clear: no click is lowered, and every spoken word on a beat starts
+    after its click has sounded (the accented click is never the quieter one)."""
     timeline = lay_out_fixture("reps.routine")
-    speech = [(e.start, e.end) for e in timeline.events if e.kind == "speech"]
+    assert {click.gain for click in clicks(timeline)} == {1.0}
+    spoken = [e for e in timeline.events if e.kind == "speech"]
+    after = round(AFTER_CLICK * RATE)
     for click in clicks(timeline):
-        under = any(s < click.end and click.start < e for s, e in speech)
-        assert click.gain == (DUCKED_CLICK_GAIN if under else 1.0)
+        assert not any(e.start - after < click.start <= e.start for e in spoken)
+    counts = [e for e in spoken if e.text.isdigit()]
+    accents = [e.start for e in clicks(timeline) if e.accent]
+    assert len(counts) == 5
+    for count in counts[:-1]:  # each just after the accented click of its rep
+        assert min(abs(count.start - after - accent) for accent in accents) <= 1
+
+
+def test_the_last_count_ends_with_the_last_rep():
+    timeline = lay_out_fixture("reps.routine")
+    run = timeline.reps[0]
+    end = run.start + round(run.count * run.period * RATE)
+    last = [e for e in timeline.events if e.kind == "speech" and e.text.isdigit()][-1]
+    assert last.text == "25" and last.end == end
+    assert last.start > end - round(run.period * RATE)  # within the last rep
+
+
+def test_sounds_under_speech_are_lowered(tmp_path):
+    timeline = lay_out_fixture("two-steps.routine")
+    speech = [(e.start, e.end) for e in timeline.events if e.kind == "speech"]
+    sounds = [e for e in timeline.events if e.kind == "sound"]
+    assert sounds
+    for sound in sounds:
+        under = any(s < sound.end and sound.start < e for s, e in speech)
+        assert sound.gain == (DUCKED_SOUND_GAIN if under else 1.0)
+    assert any(sound.gain == DUCKED_SOUND_GAIN for sound in sounds)  # the chime
 
 
 def test_tempo_override_changes_the_grid():
@@ -77,9 +107,19 @@ def test_tempo_override_changes_the_grid():
     assert accents[1] - accents[0] == 3 * RATE
 
 
-def test_hiss_lasts_exactly_the_exhale():
+def test_hiss_leaves_half_a_second_of_quiet_before_the_next_cue():
     timeline = lay_out_fixture("breathe.routine")
-    assert [e.length for e in timeline.events if e.kind == "hiss"] == [6 * RATE] * 3
+    hisses = [e for e in timeline.events if e.kind == "hiss"]
+    assert [e.length for e in hisses] == [round((6 - AFTER_HISS) * RATE)] * 3
+    for hiss in hisses:
+        following = min(e.start for e in timeline.events if e.start > hiss.start)
+        assert following - hiss.end >= RATE // 2
+
+
+def test_the_loudness_target_reaches_the_timeline():
+    assert lay_out_fixture("two-steps.routine").loudness is None
+    timeline = lay_out_fixture("two-steps.routine", Overrides(loudness=-14.0))
+    assert isinstance(timeline, LevelledTimeline) and timeline.loudness == -14.0
 
 
 def test_json_shape():
@@ -99,7 +139,7 @@ def test_volume_and_click_volume_set_the_balance():
     speech = [e.gain for e in timeline.events if e.kind == "speech"]
     loud = [e.gain for e in clicks(timeline)]
     assert set(speech) == {0.5}
-    assert set(loud) == {2.0, 2.0 * DUCKED_CLICK_GAIN}
+    assert set(loud) == {2.0}
 
 
 def test_timeline_knows_which_rep_is_playing():

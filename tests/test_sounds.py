@@ -65,17 +65,31 @@ def test_hiss_is_exactly_length(length: int) -> None:
     assert np.array_equal(hiss, sounds.hiss(RATE, length))
 
 
-def test_hiss_is_a_soft_high_band_noise() -> None:
-    hiss = sounds.hiss(RATE, RATE * 3)
+def test_hiss_is_an_airflow_with_an_s_on_top() -> None:
+    """Breath, not a flat 3.8-8.5 kHz block: most of its power is low-passed airflow, and
+    the "s" band carries a clear share."""
+    hiss = sounds.hiss(RATE, RATE * 3).astype(np.float64)
     assert np.max(np.abs(hiss)) < 0.35
-    rms = float(np.sqrt(np.mean(hiss.astype(np.float64) ** 2)))
+    rms = float(np.sqrt(np.mean(hiss**2)))
     assert 0.02 < rms < 0.08  # comfortably under speech
     power = np.abs(np.fft.rfft(hiss)) ** 2
     freqs = np.fft.rfftfreq(len(hiss), 1 / RATE)
-    in_band = power[(freqs >= 3500) & (freqs <= 9000)].sum()
-    assert in_band / power.sum() > 0.9  # the "Ssss" band, nothing of the low rumble
-    # Soft attack and release: the ends are much quieter than the body.
-    edge = RATE // 50
+    share = lambda lo, hi: power[(freqs >= lo) & (freqs < hi)].sum() / power.sum()  # noqa: E731
+    assert share(0, 80) < 0.02  # little rumble
+    assert share(100, 2000) > 0.5  # the airflow
+    assert share(2500, 3500) < 0.05  # two parts, not one flat band
+    assert 0.1 < share(3800, 8500) < 0.5  # the "s"
+
+
+def test_hiss_rises_and_falls_gently() -> None:
+    hiss = sounds.hiss(RATE, RATE * 5).astype(np.float64)
+    tenths = np.sqrt(np.mean(hiss.reshape(10, -1) ** 2, axis=1))
+    loudest = int(np.argmax(tenths))
+    assert 1 <= loudest <= 5  # it builds up, then tapers off over the longer part
+    assert np.all(np.diff(tenths[: loudest + 1]) > 0)
+    assert np.all(np.diff(tenths[loudest + 1 :]) < 0)
+    assert tenths[0] < 0.7 * tenths[loudest] and tenths[-1] < 0.5 * tenths[loudest]
+    edge = RATE // 50  # no click at either end
     assert np.max(np.abs(hiss[:edge])) < 0.2 * np.max(np.abs(hiss))
     assert np.max(np.abs(hiss[-edge:])) < 0.2 * np.max(np.abs(hiss))
 

@@ -1,0 +1,108 @@
+"""Speech clips made ready for the mix: silence trimmed to a pad, a short fade-in, one level.
+
+`prepare_clip` is what the speech stage applies to each clip an engine made (after
+resampling to the session rate). `speech_gain` is the level part alone: the mixer's source
+bank applies it to every clip it is given, so the voice sits at one level in every mix even
+for clips prepared before (it is idempotent: a prepared clip gets a gain of about 1).
+
+The level is the RMS of a clip's voiced frames (20 ms frames within 30 dB of the loudest):
+all clips of a session come from one voice, so equal voiced RMS is equal loudness to within
+a fraction of a LU (the tests measure the clips with pyloudnorm, a BS.1770 meter), without a
+K-weighting filter in the speech stage or in live playback's start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Samples whose magnitude is below this count as silence when trimming (about -60 dBFS).
+SILENCE_THRESHOLD = 32
+#: Silence before the first and after the last audible sample of a clip, in seconds.
+PAD_SECONDS = 0.030
+#: The fade-in after the pad (raised cosine), and the fade-out before the closing pad.
+FADE_IN_SECONDS = 0.010
+FADE_OUT_SECONDS = 0.010
+#: The voiced RMS every clip is brought to, in dBFS: leaves speech peaks (12-18 dB above it)
+#: inside int16. The mix's loudness gain (coach.loudness) brings the session to its target.
+SPEECH_RMS_DB = -20.0
+#: The largest peak a prepared clip may have (a clip with a peak beyond it is made quieter).
+CLIP_PEAK = 0.97
+FRAME_SECONDS = 0.020
+VOICED_RANGE_DB = 30.0
+
+
+def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
+    """A clip ready for the mix, from an engine's int16 mono samples at `sample_rate`.
+
+    - Leading and trailing silence (below SILENCE_THRESHOLD) is cut, and exactly
+      PAD_SECONDS of digital silence (zeros) stand before the first and after the last
+      audible sample, so no clip starts or ends with sound at its first or last sample.
+    - The audible part fades in over FADE_IN_SECONDS and out over FADE_OUT_SECONDS.
+    - Its level is brought to SPEECH_RMS_DB of voiced RMS (`speech_gain`), unless that
+      would take its peak past CLIP_PEAK; then the peak is CLIP_PEAK.
+
+    Returns a new int16 array (the input is not changed). An empty or entirely silent clip
+    comes back as PAD_SECONDS of zeros. Deterministic: the same samples give the same clip.
+    """
+    samples = np.asarray(samples)
+    pad = max(1, round(PAD_SECONDS * sample_rate))
+    loud = (samples >= SILENCE_THRESHOLD) | (samples <= -SILENCE_THRESHOLD)
+    if not len(samples) or not loud.any():
+        return np.zeros(pad, dtype=np.int16)
+    first = int(np.argmax(loud))
+    last = len(samples) - 1 - int(np.argmax(loud[::-1]))
+    voice = samples[first : last + 1].astype(np.float64) / 32768.0
+    voice *= _fade(len(voice), round(FADE_IN_SECONDS * sample_rate), rising=True)
+    voice *= _fade(len(voice), round(FADE_OUT_SECONDS * sample_rate), rising=False)
+    gain = speech_gain(voice, sample_rate)
+    top = float(np.max(np.abs(voice)))
+    if top * gain > CLIP_PEAK:
+        gain = CLIP_PEAK / top
+    out = np.zeros(len(voice) + 2 * pad, dtype=np.int16)
+    out[pad : pad + len(voice)] = np.clip(np.rint(voice * (gain * 32768.0)), -32768, 32767)
+    return out
+
+
+def voiced_rms_db(samples: NDArray[Any], sample_rate: int) -> float | None:
+    """The RMS, in dB of full scale, of the 20 ms frames of `samples` (float, full scale 1)
+    within VOICED_RANGE_DB of the loudest frame; None for silence."""
+    frame = max(1, round(FRAME_SECONDS * sample_rate))
+    count = len(samples) // frame
+    if count == 0:
+        power = np.array([float(np.mean(np.square(samples, dtype=np.float64)))])
+    else:
+        framed = np.asarray(samples[: count * frame], dtype=np.float64).reshape(count, frame)
+        power = np.mean(framed * framed, axis=1)
+    top = float(power.max()) if len(power) else 0.0
+    if top <= 1e-12:
+        return None
+    voiced = power[power >= top * 10 ** (-VOICED_RANGE_DB / 10)]
+    return float(10 * np.log10(np.mean(voiced)))
+
+
+def speech_gain(samples: NDArray[Any], sample_rate: int) -> float:
+    """The gain that brings the voiced RMS of `samples` (float, full scale 1, or int16) to
+    SPEECH_RMS_DB; 1.0 for silence."""
+    values = np.asarray(samples)
+    if values.dtype == np.int16:
+        values = values.astype(np.float64) / 32768.0
+    level = voiced_rms_db(values, sample_rate)
+    if level is None:
+        return 1.0
+    return float(10 ** ((SPEECH_RMS_DB - level) / 20))
+
+
+def _fade(length: int, ramp: int, rising: bool) -> NDArray[Any]:
+    """A raised-cosine ramp over `ramp` samples at the start (rising) or end of `length`."""
+    env = np.ones(length)
+    ramp = min(ramp, length)
+    if ramp > 0:
+        shape = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, ramp + 1) / (ramp + 1))
+        if rising:
+            env[:ramp] = shape
+        else:
+            env[length - ramp :] = shape[::-1]
+    return env
