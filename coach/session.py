@@ -196,7 +196,9 @@ class _Renderer:
                 self.sound_lengths[name] = len(self.files[name])
         clips = {line: self.clips[line] for line in lines}
         infos = {line: ClipInfo(clip.key, clip.length) for line, clip in clips.items()}
-        return _Built(plan, infos, lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths))
+        timeline = lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths)
+        timeline.about = routine.header.about  # the exported files' comment tag
+        return _Built(plan, infos, timeline)
 
     def bank(self, built: _Built) -> SourceBank:
         from coach.mixer import SourceBank

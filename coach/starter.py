@@ -24,7 +24,7 @@ rate: 150 wpm
 gap: 0.6s
 
 # Every built-in routine opens with this. Your own file could say the same in its own words:
-say: Stop at once if anything hurts. Strong pressure is fine; real pain is not.
+say: Use firm, comfortable pressure. Stop at once if anything hurts.
 
 step Settle:
     say: Stand with your back to the wall and let your breathing slow down.

@@ -243,7 +243,6 @@ def test_show_json_chapters_are_the_exported_files(tmp_path, routine, fmt) -> No
 
 
 @needs_ffmpeg
-@pytest.mark.xfail(strict=True, reason="the session does not yet fill Timeline.about")
 def test_the_cli_export_carries_the_about_line(tmp_path, routine) -> None:
     path, cache = routine
     out = tmp_path / "sides.mp3"
