@@ -1,14 +1,14 @@
 """Speech clips made ready for the mix: silence trimmed to a pad, a short fade-in, one level.
 
 `prepare_clip` is what the speech stage applies to each clip an engine made (after
-resampling to the session rate). `speech_gain` is the level part alone: the mixer's source
+resampling to the session rate). `level_speech` is the level part alone: the mixer's source
 bank applies it to every clip it is given, so the voice sits at one level in every mix even
-for clips prepared before (it is idempotent: a prepared clip gets a gain of about 1).
+for clips prepared before (on a prepared clip it changes next to nothing).
 
 The level is the RMS of a clip's voiced frames (20 ms frames within 30 dB of the loudest):
-all clips of a session come from one voice, so equal voiced RMS is equal loudness to within
-a fraction of a LU (the tests measure the clips with pyloudnorm, a BS.1770 meter), without a
-K-weighting filter in the speech stage or in live playback's start-up.
+the clips of one voice come out within about half a LU of each other (the tests measure them
+with pyloudnorm, a BS.1770 meter), without a K-weighting filter (scipy, a second to import)
+in the speech stage or in live playback's start-up.
 """
 
 from __future__ import annotations
@@ -25,12 +25,19 @@ PAD_SECONDS = 0.030
 #: The fade-in after the pad (raised cosine), and the fade-out before the closing pad.
 FADE_IN_SECONDS = 0.010
 FADE_OUT_SECONDS = 0.010
-#: The voiced RMS every clip is brought to, in dBFS: leaves speech peaks (12-18 dB above it)
-#: inside int16. The mix's loudness gain (coach.loudness) brings the session to its target.
+#: The voiced RMS every clip is brought to, in dBFS: about -21 LUFS a clip, peaks well inside
+#: int16. The mix's loudness gain (coach.loudness) brings the session to its target. (A
+#: pre-emphasis before measuring evened out espeak-ng and festival before the peak hold, but
+#: not after it, so it is off.)
 SPEECH_RMS_DB = -20.0
 #: The largest peak a prepared clip may have (a clip with a peak beyond it is made quieter).
 CLIP_PEAK = 0.97
+#: Speech peaks are held (by coach.limiter) to this many dB over the plain voiced RMS, so that the
+#: session's limiter seldom has to touch the voice at the usual targets and every line
+#: keeps its loudness whatever the target.
+SPEECH_PEAK_OVER_RMS_DB = 11.0
 FRAME_SECONDS = 0.020
+PRE_EMPHASIS = 0.0  # x[n] - PRE_EMPHASIS x[n-1] before measuring (0: off)
 VOICED_RANGE_DB = 30.0
 
 
@@ -41,8 +48,8 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
       PAD_SECONDS of digital silence (zeros) stand before the first and after the last
       audible sample, so no clip starts or ends with sound at its first or last sample.
     - The audible part fades in over FADE_IN_SECONDS and out over FADE_OUT_SECONDS.
-    - Its level is brought to SPEECH_RMS_DB of voiced RMS (`speech_gain`), unless that
-      would take its peak past CLIP_PEAK; then the peak is CLIP_PEAK.
+    - Its level is brought to SPEECH_RMS_DB of voiced RMS, its true peaks held to
+      SPEECH_PEAK_OVER_RMS_DB above that (`level_speech`).
 
     Returns a new int16 array (the input is not changed). An empty or entirely silent clip
     comes back as PAD_SECONDS of zeros. Deterministic: the same samples give the same clip.
@@ -57,18 +64,39 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     voice = samples[first : last + 1].astype(np.float64) / 32768.0
     voice *= _fade(len(voice), round(FADE_IN_SECONDS * sample_rate), rising=True)
     voice *= _fade(len(voice), round(FADE_OUT_SECONDS * sample_rate), rising=False)
-    gain = speech_gain(voice, sample_rate)
+    voice = level_speech(voice, sample_rate)
     top = float(np.max(np.abs(voice)))
-    if top * gain > CLIP_PEAK:
-        gain = CLIP_PEAK / top
+    if top > CLIP_PEAK:
+        voice *= CLIP_PEAK / top
     out = np.zeros(len(voice) + 2 * pad, dtype=np.int16)
-    out[pad : pad + len(voice)] = np.clip(np.rint(voice * (gain * 32768.0)), -32768, 32767)
+    out[pad : pad + len(voice)] = np.clip(np.rint(voice * 32768.0), -32768, 32767)
     return out
 
 
-def voiced_rms_db(samples: NDArray[Any], sample_rate: int) -> float | None:
+def level_speech(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
+    """`samples` (float, full scale 1) brought to the voiced level SPEECH_RMS_DB, then their
+    true peaks held to SPEECH_PEAK_OVER_RMS_DB over their plain voiced RMS (which lowers the
+    level a little, more for a peaky voice; coach.loudness's figure for speech counts it);
+    a new float64 array."""
+    from coach.limiter import Limiter
+
+    voice = np.asarray(samples, dtype=np.float64) * speech_gain(samples, sample_rate)
+    plain = voiced_rms_db(voice, sample_rate)
+    if plain is None:
+        return voice
+    limiter = Limiter(sample_rate, plain + SPEECH_PEAK_OVER_RMS_DB)
+    padded = np.concatenate([voice, np.zeros(limiter.after)]).astype(np.float32)
+    held: NDArray[Any] = limiter.apply(padded, 0, 0, len(voice)).astype(np.float64)
+    return held
+
+
+def voiced_rms_db(samples: NDArray[Any], sample_rate: int, emphasis: float = 0.0) -> float | None:
     """The RMS, in dB of full scale, of the 20 ms frames of `samples` (float, full scale 1)
-    within VOICED_RANGE_DB of the loudest frame; None for silence."""
+    within VOICED_RANGE_DB of the loudest frame; None for silence. With `emphasis`, of
+    `samples[n] - emphasis * samples[n-1]`."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if emphasis and len(samples) > 1:
+        samples = np.concatenate([samples[:1], samples[1:] - emphasis * samples[:-1]])
     frame = max(1, round(FRAME_SECONDS * sample_rate))
     count = len(samples) // frame
     if count == 0:
@@ -89,7 +117,7 @@ def speech_gain(samples: NDArray[Any], sample_rate: int) -> float:
     values = np.asarray(samples)
     if values.dtype == np.int16:
         values = values.astype(np.float64) / 32768.0
-    level = voiced_rms_db(values, sample_rate)
+    level = voiced_rms_db(values, sample_rate, PRE_EMPHASIS)
     if level is None:
         return 1.0
     return float(10 ** ((SPEECH_RMS_DB - level) / 20))

@@ -5,18 +5,22 @@ send the device exactly what a WAV export writes (the timeline is the one truth)
 first sound may not wait for a whole session to be mixed and measured (4 hours of it take
 seconds); a gain that takes a few milliseconds from the events serves both sinks alike.
 
-How: every source's level is known. Speech clips are all at one voiced RMS (the source bank
-brings each to coach.clipprep.SPEECH_RMS_DB), and a clip's K-weighted power over its
-sounding part is SPEECH_POWER_DB, a figure measured with pyloudnorm on real clips. Built-in
-sounds, hisses and sound files have their power computed from their samples, weighted by
-K_FACTORS (measured with pyloudnorm's K-weighting; 1 for a file). Each event spreads its
-power times its gain squared over its span; the powers are summed into 100 ms steps, and
-BS.1770's gating (400 ms blocks every 100 ms, -70 LUFS absolute and -10 LU relative gates)
-gives the integrated loudness those powers make. The tests measure real exports with
-pyloudnorm and ffmpeg's ebur128 to hold the result within 1 LU of the target.
+How: every source's level is known. Speech clips are all at one voiced RMS with their peaks
+held 11 dB over it (the source bank levels each with coach.clipprep.level_speech), and a
+clip's K-weighted power over its sounding part is SPEECH_POWER_DB, a figure measured with
+pyloudnorm on real clips. Built-in sounds, hisses and sound files have their power computed
+from their samples, weighted by K_FACTORS (measured with pyloudnorm's K-weighting; 1 for a
+file). Each event spreads its power times its gain squared over its span; the powers are
+summed into 100 ms steps, and BS.1770's gating (400 ms blocks every 100 ms, -70 LUFS
+absolute and -10 LU relative gates) gives the integrated loudness those powers make. The
+tests measure real exports with pyloudnorm and ffmpeg's ebur128 to hold the result within
+1 LU of the target. What the estimate does not see is what the limiter takes off: little
+at -16 LUFS, 1-2 LU at -14 with a peaky voice (espeak-ng), which is why -14 is the loudest
+target allowed.
 
 The last word on peaks is the limiter (coach.limiter), after the gain: true peaks stay
-under -2 dBTP (1 dB under the promised -1 dBTP, for the overshoot of lossy encoding).
+under -3 dBTP, 2 dB under the promised -1 dBTP, for the overshoot of MP3 encoding at coach's
+low bitrate (measured up to 1.2 dB).
 """
 
 from __future__ import annotations
@@ -32,10 +36,11 @@ from coach.clipprep import PAD_SECONDS
 from coach.timeline import Event, Timeline
 
 DEFAULT_LOUDNESS = -16.0  # LUFS, integrated: what podcasts and audiobooks use
-#: The K-weighted mean-square power, in dB, of a speech clip's sounding part once its voiced
-#: RMS is coach.clipprep.SPEECH_RMS_DB (measured with pyloudnorm on the built-in routines'
-#: clips: espeak-ng, 22050 Hz).
-SPEECH_POWER_DB = -21.1
+#: The K-weighted mean-square power, in dB, of a speech clip's sounding part once the bank
+#: has levelled it (coach.clipprep.level_speech): -21.7 for espeak-ng and -21.6 for
+#: festival's HTS voice, measured with pyloudnorm on the built-in routines' clips at 22050 Hz;
+#: 0.3 dB less here for what the session's limiter takes off speech peaks at -16 LUFS.
+SPEECH_POWER_DB = -22.0
 MAX_GAIN_DB = 30.0  # a nearly silent session is not blown up past this
 
 _ABSOLUTE_GATE = -70.0

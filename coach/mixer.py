@@ -3,7 +3,7 @@
 Levels: speech clips are brought to one voiced level (coach.clipprep.speech_gain) as the
 bank first hands them out; the whole mix is scaled by the session's loudness gain
 (coach.loudness, from the timeline, so live playback and export share it) and limited to
-true peaks under -2 dBTP (coach.limiter)."""
+true peaks under -3 dBTP (coach.limiter)."""
 
 from __future__ import annotations
 
@@ -42,18 +42,20 @@ class SourceBank:
         self._hiss: dict[int, NDArray[Any]] = {}
         self._files_float: dict[str, NDArray[Any]] = {}
         self._powers: dict[tuple[str, int], float] = {}
-        self._levels: dict[str, float] = {}
+        self._levelled: dict[str, NDArray[Any]] = {}
         self.limiter = Limiter(sample_rate)
 
-    def level(self, event: Event) -> float:
-        """The gain that brings what `event` plays to its place in the mix before the
-        session's gain: for a speech clip, to the one voiced level of coach.clipprep."""
+    def levelled(self, event: Event) -> NDArray[Any]:
+        """What `event` plays at its place in the mix before the session's gain: a speech
+        clip at the one voiced level of coach.clipprep (`level_speech`), anything else as
+        `samples` gives it."""
         if event.kind != "speech":
-            return 1.0
-        found = self._levels.get(event.source)
+            return self.samples(event)
+        found = self._levelled.get(event.source)
         if found is None:
-            samples = self._speech_clip(event.source)
-            found = self._levels[event.source] = clipprep.speech_gain(samples, self.sample_rate)
+            raw = self._speech_clip(event.source)
+            found = _frozen(clipprep.level_speech(raw, self.sample_rate))
+            self._levelled[event.source] = found
         return found
 
     def session_gain(self, timeline: Timeline) -> float:
@@ -128,7 +130,7 @@ def mix_blocks(
     """Yield int16 blocks that together cover samples `start`..`timeline.length` exactly.
 
     Each event adds `samples(event)[:event.length] * event.gain` from `event.start` on,
-    speech brought to one level (`bank.level`); the sum is scaled by the session's loudness
+    speech brought to one level (`bank.levelled`); the sum is scaled by the session's loudness
     gain (`bank.session_gain`) and goes through the true-peak limiter (coach.limiter).
     Events are walked in start order with a list of the ones still sounding, so the cost is
     linear in session length plus events, and memory is a block plus the limiter's window
@@ -193,11 +195,10 @@ class _Summer:
         while self.upcoming < len(events) and events[self.upcoming].start < block_end:
             event = events[self.upcoming]
             self.upcoming += 1
-            source = self.bank.samples(event)
+            source = self.bank.levelled(event) if self.level else self.bank.samples(event)
             stop = event.start + min(event.length, len(source))
             if stop > block_start and event.gain != 0:
-                gain = event.gain * (self.bank.level(event) if self.level else 1.0)
-                self.active.append((event, source, stop, gain))
+                self.active.append((event, source, stop, event.gain))
         buffer = np.zeros(count, dtype=np.float32)
         still: list[tuple[Event, NDArray[Any], int, float]] = []
         for item in self.active:

@@ -29,7 +29,7 @@ SLOWER_RANGE = (1.0, 90.0)  # percent
 FASTER_RANGE = (1.0, 300.0)  # percent
 BREATH_PART_RANGE = (0.0, 60.0)  # seconds, each part of a --breath pattern
 LEAD_IN_RANGE = (0.0, 60.0)  # seconds
-LOUDNESS_RANGE = (-30.0, -10.0)  # LUFS, integrated (coach.loudness)
+LOUDNESS_RANGE = (-30.0, -14.0)  # LUFS, integrated (coach.loudness; louder is limiter-bound)
 
 #: tempo, slower and faster are one setting written three ways: one of them at a time.
 TEMPO_KEYS = ("tempo", "slower", "faster")
@@ -178,7 +178,7 @@ read_lead_in = _seconds(LEAD_IN_RANGE, "a lead-in")
 
 
 def read_loudness(raw: object) -> float:
-    """Integrated loudness in LUFS, from -30 to -10: -16, '-14' or '-14 LUFS'."""
+    """Integrated loudness in LUFS, from -30 to -14: -16, '-20' or '-14 LUFS'."""
     number = _number(raw, suffixes=("lufs",))
     if number is None or not _in_range(number, LOUDNESS_RANGE):
         raise SettingError(
@@ -357,7 +357,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "loudness",
             "LUFS",
-            "Loudness of the session in LUFS, -30 to -10; -14 is louder, for a phone "
+            "Loudness of the session in LUFS, -30 to -14; -14 is louder, for a phone "
             "[default: profile, else -16].",
             read_loudness,
             _plain,

@@ -10,10 +10,13 @@ from numpy.typing import NDArray
 BUILTIN_SOUNDS = ("click", "click-accent", "chime", "bell", "tick")
 
 # Peak levels, leaving headroom for speech (which peaks near full scale) plus a cue on top.
-CLICK_PEAK = 0.45
-ACCENT_PEAK = 0.6
-CHIME_PEAK = 0.25
-BELL_PEAK = 0.5
+CLICK_PEAK = 0.36
+ACCENT_PEAK = 0.45
+CLICK_SECONDS = 0.2
+CLICK_RING = 0.06  # decay time constant of the click's main mode, in seconds
+CLICK_PITCHES = (1300.0, 1800.0)  # Hz: plain, accented
+CHIME_PEAK = 0.18
+BELL_PEAK = 0.3
 TICK_PEAK = 0.3
 HISS_RMS = 0.05  # at its highest, about -26 dBFS: clearly audible, well under speech
 AIRFLOW_SHARE = 0.7  # of the hiss's amplitude, the rest is the "s"
@@ -22,7 +25,7 @@ HISS_PEAK_AT = 0.35  # where in the breath out the hiss is loudest
 #: K-weighted over plain mean square of each sound at 22050 Hz (BS.1770's K-weighting, as
 #: pyloudnorm applies it; coach.loudness uses them to foresee a session's loudness).
 K_FACTORS = {
-    "click": 1.21, "click-accent": 1.46, "chime": 1.21, "bell": 1.01, "tick": 2.3, "hiss": 1.42,
+    "click": 1.44, "click-accent": 1.89, "chime": 1.21, "bell": 1.01, "tick": 2.3, "hiss": 1.42,
 }  # fmt: skip
 
 # Seeds for the noise parts; the legacy RandomState stream is frozen by numpy, so the same
@@ -32,18 +35,20 @@ _HISS_SEED = 7
 
 
 def click(sample_rate: int, accent: bool = False) -> NDArray[Any]:
-    """A woodblock-like metronome click (~35 ms); the accent is higher and louder."""
-    length = _samples(0.035, sample_rate)
+    """A woodblock-like metronome "tock" (~0.15 s, most of it in the first 50 ms); the accent
+    is higher and louder. It rings long enough to be heard as a beat between spoken lines,
+    not only as a tick."""
+    length = _samples(CLICK_SECONDS, sample_rate)
     t = _time(length, sample_rate)
-    base = 1250.0 if accent else 850.0
+    base = CLICK_PITCHES[accent]
     # A woodblock rings in a few inharmonic modes that die away within tens of milliseconds.
-    partials = [(1.0, 1.0, 0.0075), (2.64, 0.45, 0.004), (4.1, 0.2, 0.0025)]
+    partials = [(1.0, 1.0, CLICK_RING), (2.64, 0.45, 0.012), (4.1, 0.25, 0.006)]
     out = _partials(t, base, partials, sample_rate)
     # The strike: a millisecond of noise, like the stick hitting the wood.
     strike = np.random.RandomState(_CLICK_SEED + accent).uniform(-1.0, 1.0, length)
     out += 0.35 * strike * np.exp(-t / 0.0006)
     out *= _attack(length, _samples(0.0006, sample_rate))
-    out *= _release(length, _samples(0.004, sample_rate))
+    out *= _release(length, _samples(0.03, sample_rate))
     return _normalized(out, ACCENT_PEAK if accent else CLICK_PEAK)
 
 

@@ -166,8 +166,8 @@ def test_mixing_memory_stays_within_a_block(make_timeline) -> None:
     events.sort(key=lambda e: e.start)
     timeline = make_timeline(600 * RATE, events)
     bank = SourceBank(RATE, speech={"k": clip})
-    bank.samples(events[1])  # the sources themselves are not the mixer's memory
-    bank.samples(events[0])
+    bank.levelled(events[1])  # the sources themselves are not the mixer's memory
+    bank.levelled(events[0])
     block_size = 16384
     tracemalloc.start()
     try:
