@@ -43,6 +43,7 @@ class SourceBank:
         self._files_float: dict[str, NDArray[Any]] = {}
         self._powers: dict[tuple[str, int], float] = {}
         self._levelled: dict[str, NDArray[Any]] = {}
+        self._gain: tuple[tuple[int, int, int, int, float], float] | None = None
         self.limiter = Limiter(sample_rate)
 
     def levelled(self, event: Event) -> NDArray[Any]:
@@ -64,7 +65,11 @@ class SourceBank:
         target = getattr(timeline, "loudness", None)
         if target is None:
             target = loudness.DEFAULT_LOUDNESS
-        return loudness.session_gain(timeline, self.power, float(target))
+        # Kept for the last timeline asked about: live playback mixes again from each seek.
+        key = (id(timeline), id(timeline.events), len(timeline.events), timeline.length, target)
+        if self._gain is None or self._gain[0] != key:
+            self._gain = (key, loudness.session_gain(timeline, self.power, float(target)))
+        return self._gain[1]
 
     def power(self, event: Event) -> float:
         """The K-weighted mean square a sample of what `event` plays, before its gain."""
