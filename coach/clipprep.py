@@ -32,6 +32,12 @@ FADE_OUT_SECONDS = 0.010
 SPEECH_RMS_DB = -20.0
 #: The largest peak a prepared clip may have (a clip with a peak beyond it is made quieter).
 CLIP_PEAK = 0.97
+#: How a stored clip becomes a session's (the speech stage records clip lengths under it):
+#: change it whenever prepare_clip may give a clip another length.
+CLIP_RECIPE = (
+    f"trimmed at {SILENCE_THRESHOLD} to a {PAD_SECONDS} s pad, faded in {FADE_IN_SECONDS} s "
+    f"and out {FADE_OUT_SECONDS} s"
+)
 #: Speech peaks are held (by coach.limiter) to this many dB over the plain voiced RMS, so that the
 #: session's limiter seldom has to touch the voice at the usual targets and every line
 #: keeps its loudness whatever the target.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
-from coach import nodes
+from coach import nodes, words
 from coach.checkins import add_candidates, name_candidates
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
@@ -254,7 +254,7 @@ class _Compiler:
     def hold(self, hold: nodes.Hold, pacing: Pacing, steps: tuple[int, ...]) -> Segment:
         overlays: list[Overlay] = []
         if hold.halfway:
-            overlays.append(Overlay(hold.seconds / 2, "speech", self.line("Halfway.", pacing)))
+            overlays.append(Overlay(hold.seconds / 2, "speech", self.line(words.HALFWAY, pacing)))
         if hold.countdown:
             # N..1, one a second, so "one" sounds in the last second of the hold.
             for number in range(hold.countdown, 0, -1):
@@ -277,12 +277,12 @@ class _Compiler:
         for number in range(breathe.count):
             start = number * cycle
             first, last = number == 0, number == breathe.count - 1 and breathe.count > 2
-            inhale = "Breathe in." if first else ("Last one. In." if last else "In.")
-            exhale = "Breathe out." if first else "Out."
+            inhale = words.LAST_BREATH_IN if last and not first else words.BREATHE_IN
+            exhale = words.BREATHE_OUT
             overlays.append(Overlay(start, "speech", self.line(inhale, pacing)))
             at = start + breathe.inhale
             if breathe.hold_in:
-                overlays.append(Overlay(at, "speech", self.line("Hold.", pacing)))
+                overlays.append(Overlay(at, "speech", self.line(words.HOLD, pacing)))
                 at += breathe.hold_in
             hiss = breathe.exhale - AFTER_HISS
             if breathe.hiss and hiss >= SHORTEST_HISS:
@@ -290,7 +290,7 @@ class _Compiler:
             overlays.append(Overlay(at, "speech", self.line(exhale, pacing)))
             at += breathe.exhale
             if breathe.hold_out:
-                overlays.append(Overlay(at, "speech", self.line("Hold.", pacing)))
+                overlays.append(Overlay(at, "speech", self.line(words.HOLD, pacing)))
         return Segment(steps, seconds=cycle * breathe.count, overlays=overlays)
 
     def repeat(

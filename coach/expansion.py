@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from coach import nodes
+from coach import nodes, words
 from coach.bounds import (
     MAX_BREATHE,
     MAX_DURATION,
@@ -313,14 +313,12 @@ class _Lines:
             raw = statement.text.raw
             return [substitute(raw, names) if "{" in raw or "}" in raw else raw]
         if isinstance(statement, nodes.Hold):
-            halfway = ["Halfway."] if statement.halfway else []
+            halfway = [words.HALFWAY] if statement.halfway else []
             return halfway + [str(n) for n in range(countdown(statement), 0, -1)]
         if isinstance(statement, nodes.Breathe):
             count = int(clamp(statement.count, MAX_BREATHE))
-            texts = ["Breathe in.", "Breathe out."] if count else []
-            texts += ["In.", "Out."] if count > 1 else []
-            texts += ["Last one. In."] if count > 2 else []
-            return texts + (["Hold."] if statement.hold_in or statement.hold_out else [])
+            texts = words.breath_words(count)
+            return texts + ([words.HOLD] if statement.hold_in or statement.hold_out else [])
         if isinstance(statement, nodes.Repeat):
             beats = [substitute(b.word.raw, names).capitalize() for b in statement.beats]
             return (beats if statement.count >= 1 else []) + [str(n) for n in announced(statement)]

@@ -20,12 +20,7 @@ if TYPE_CHECKING:
     from coach.pyttsx3_engine import Pyttsx3Engine
 
 __all__ = ["Clip", "ClipSamples", "ClipStore", "Pyttsx3Engine", "SpeechEngine", "SpeechLine"]
-__all__ += ["SpeechLineError", "Voice", "render_speech", "resample", "trim_silence"]
-
-#: Samples whose magnitude is below this count as digital silence when trimming (about -60 dBFS).
-SILENCE_THRESHOLD = 32
-#: Silence kept before the first and after the last audible sample of a clip, in seconds.
-SILENCE_PAD_SECONDS = 0.030
+__all__ += ["SpeechLineError", "Voice", "render_speech", "resample"]
 
 
 class Clip:
@@ -142,24 +137,6 @@ def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArr
     return resampled
 
 
-def trim_silence(
-    samples: NDArray[Any],
-    sample_rate: int,
-    threshold: int = SILENCE_THRESHOLD,
-    pad_seconds: float = SILENCE_PAD_SECONDS,
-) -> NDArray[Any]:
-    """Drop leading and trailing digital silence, keeping `pad_seconds` of it at each end.
-
-    Returns a slice (samples are never changed); an entirely silent clip is returned whole.
-    """
-    loud = (samples >= threshold) | (samples <= -threshold)  # no int16 overflow of abs()
-    first = int(np.argmax(loud))
-    if not loud[first]:
-        return samples
-    last = len(samples) - 1 - int(np.argmax(loud[::-1]))
-    pad = round(pad_seconds * sample_rate)
-    return samples[max(0, first - pad) : min(len(samples), last + 1 + pad)]
-
 
 def render_speech(
     lines: Iterable[SpeechLine],
@@ -174,15 +151,17 @@ def render_speech(
     or found pass it, rendering stops with a `SpeechBudgetError` naming the line that passed
     it, so text the checker's estimate undercounts cannot make rendering run on.
 
-    Clips are mono int16 at `sample_rate` (resampled only if the engine's rate differs), with
-    leading and trailing silence trimmed to `SILENCE_PAD_SECONDS`. Lines missing from the
+    Clips are mono int16 at `sample_rate` (resampled only if the engine's rate differs),
+    prepared for the mix by `coach.clipprep.prepare_clip`. Lines missing from the
     cache are rendered in parallel, one thread (and so at most one speech worker) per core.
     `progress(done, total)` is called in the caller's thread once per unique line after it is
     resolved, with done = 1..total. A line that cannot be spoken raises `SpeechLineError`.
     """
     unique = list(dict.fromkeys(lines))
     total = len(unique)
-    recipe = f"{sample_rate} Hz, trimmed at {SILENCE_THRESHOLD} to {SILENCE_PAD_SECONDS} s"
+    from coach.clipprep import CLIP_RECIPE
+
+    recipe = f"{sample_rate} Hz, {CLIP_RECIPE}"
     known = cache.known_lengths(recipe)
     clips: dict[SpeechLine, Clip] = {}
     missing: list[SpeechLine] = []
@@ -268,9 +247,12 @@ def _fresh_clip(
 
 
 def _session_clip(cache: ClipStore, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
-    """The clip of `line` as a session uses it: at `sample_rate`, silence trimmed."""
+    """The clip of `line` as a session uses it: at `sample_rate`, prepared for the mix
+    (silence trimmed to a pad, a short fade-in, one voiced level: coach.clipprep)."""
+    from coach.clipprep import prepare_clip
+
     samples, rate = cache.load(line)
-    return trim_silence(resample(samples, rate, sample_rate), sample_rate)
+    return prepare_clip(resample(samples, rate, sample_rate), sample_rate)
 
 
 def __getattr__(name: str) -> Any:

@@ -15,18 +15,16 @@ import pytest
 from helpers import CountingEngine
 
 from coach.cache import LENGTHS_FILE, ClipCache
+from coach.clipprep import PAD_SECONDS, prepare_clip
 from coach.diagnostics import CoachError, SpeechError
 from coach.plan import SpeechLine
 from coach.speech import (
-    SILENCE_PAD_SECONDS,
-    SILENCE_THRESHOLD,
     Clip,
     Pyttsx3Engine,
     SpeechBudgetError,
     SpeechEngine,
     render_speech,
     resample,
-    trim_silence,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,23 +250,25 @@ def test_render_speech_gives_mono_int16_clips_keyed_by_cache_key(
     assert clip.key == cache.key(line())
 
 
-def test_render_speech_keeps_engine_samples_at_the_session_rate(
+def test_render_speech_gives_the_engine_clip_prepared_for_the_mix(
     counting: CountingEngine, tmp_path: Path
 ) -> None:
     cache = ClipCache(tmp_path, counting)
     clip = render_speech([line()], cache, RATE)[line()]
     raw, _ = cache.load(line())
-    first_loud = int(np.flatnonzero(np.abs(raw) >= SILENCE_THRESHOLD)[0])
-    start = max(0, first_loud - round(SILENCE_PAD_SECONDS * RATE))
-    assert np.array_equal(raw[start : start + len(clip.samples)], clip.samples)
+    assert np.array_equal(clip.samples, prepare_clip(raw, RATE))
 
 
-def test_render_speech_trims_trailing_silence_to_the_pad(
+def test_a_rendered_clip_starts_and_ends_with_its_pad_of_silence(
     counting: CountingEngine, tmp_path: Path
 ) -> None:
     clip = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
-    last_loud = int(np.flatnonzero(np.abs(clip.samples) >= SILENCE_THRESHOLD)[-1])
-    assert len(clip.samples) - 1 - last_loud == round(SILENCE_PAD_SECONDS * RATE)
+    pad = round(PAD_SECONDS * RATE)
+    assert not clip.samples[:pad].any() and not clip.samples[-pad:].any()
+    assert clip.samples[pad : pad + 20].any() or clip.samples[pad + 20 : pad + 400].any()
+    # The sound fades in: its first samples after the pad are quieter than what follows.
+    head = np.abs(clip.samples[pad : pad + 20].astype(int)).max()
+    assert head < np.abs(clip.samples.astype(int)).max() / 4
 
 
 def test_render_speech_is_repeatable_from_the_cache(
@@ -295,18 +295,6 @@ def test_clip_samples_are_read_only(counting: CountingEngine, tmp_path: Path) ->
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def test_trim_silence_keeps_the_pad_on_both_sides() -> None:
-    samples = np.zeros(1000, dtype=np.int16)
-    samples[400:500] = 1000
-    trimmed = trim_silence(samples, 1000, pad_seconds=0.03)
-    assert len(trimmed) == 30 + 100 + 30
-
-
-def test_trim_silence_leaves_an_all_silent_clip_whole() -> None:
-    samples = np.full(100, SILENCE_THRESHOLD - 1, dtype=np.int16)
-    assert len(trim_silence(samples, 1000)) == 100
 
 
 def test_resample_at_the_same_rate_returns_the_same_array() -> None:
