@@ -100,7 +100,7 @@ def test_wall_release_asks_to_move_the_balls_higher_between_positions(wall_relea
 
 
 def test_wall_release_lasts_ten_to_thirteen_minutes(wall_release):
-    # Its about line says ten to twelve minutes; with the equipment spoken and a longer stay
+    # Its about line says about twelve minutes; with the equipment spoken and a longer stay
     # at each position it lasts about 12:19 with espeak-ng.
     assert 10 * 60 <= wall_release.timeline.duration <= 13 * 60
 
