@@ -109,21 +109,22 @@ def _overruns(
         if clip is None:
             continue
         length = clip.length / sample_rate
+        at = overlay.at
+        if overlay.ends is not None:  # laid out to end there if it can (coach.layout)
+            at = max(at, overlay.ends - length)
         following = spoken[index + 1].at if index + 1 < len(spoken) else math.inf
         if grid:
-            beat = (math.floor(overlay.at / grid + 1e-9) + 1) * grid
+            beat = (math.floor(at / grid + 1e-9) + 1) * grid
             limit = "beat" if beats > 1 else "rep"
-            room = min(beat, following) - overlay.at
+            room = min(beat, following) - at
             if following < beat - 1e-9:
                 limit = "cue"
         else:
             limit = "cue" if following < end else "end"
-            room = min(following, end) - overlay.at
+            room = min(following, end) - at
         if length > room + _SLACK:
             room = max(room, 0.0)
-            found.append(
-                (overlay, Overrun(overlay.line.text, length, room, start + overlay.at, limit))
-            )
+            found.append((overlay, Overrun(overlay.line.text, length, room, start + at, limit)))
     return found
 
 

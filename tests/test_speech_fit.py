@@ -61,7 +61,14 @@ def test_a_count_too_long_for_its_beat_is_warned_at_the_count_line():
 
 
 def test_cues_that_fit_give_no_warning():
-    assert warnings("fifteen.routine", {"15": 0.49, "Up": 0.45, "Down": 0.45}) == []
+    # A count or beat word starts 0.08 s after its click, so it has 0.42 s of a 0.5 s beat;
+    # the last count is laid out to end with the last rep, so it may take the whole last beat.
+    fitting = {"5": 0.41, "10": 0.41, "15": 0.49, "Up": 0.41, "Down": 0.41}
+    assert warnings("fifteen.routine", fitting) == []
+    # Just past that room, each is warned at its own line.
+    assert [w.position.line for w in warnings("fifteen.routine", {**fitting, "Up": 0.45})] == [6]
+    assert [w.position.line for w in warnings("fifteen.routine", {**fitting, "10": 0.45})] == [8]
+    assert [w.position.line for w in warnings("fifteen.routine", {**fitting, "15": 0.52})] == [8]
 
 
 def test_one_warning_per_line_summarizes_every_count():
@@ -76,7 +83,8 @@ def test_one_warning_per_line_summarizes_every_count():
 
 
 def test_beat_words_are_warned_at_their_own_lines():
-    found = warnings("fast-counts.routine", {"Up": 0.3, "Down": 0.2, "2": 0.2, "3": 0.2})
+    # Each beat lasts 0.25 s and a word starts 0.08 s into it: "Up" runs over, the rest fit.
+    found = warnings("fast-counts.routine", {"Up": 0.3, "Down": 0.16, "2": 0.16, "3": 0.16})
     assert [(w.position.line, w.message) for w in found] == [
         (
             6,
