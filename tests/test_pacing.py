@@ -8,8 +8,15 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
 import pytest
 from helpers import run_coach
+
+from coach import session
+from coach.cli_session import pacing_overrides
+from coach.compiler import AFTER_CLICK
+from coach.mixer import mix_all
+from coach.timeline import Timeline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pacing"
 SPEECH = str(FIXTURES / "speech.routine")
@@ -123,27 +130,65 @@ def test_a_higher_pitch_raises_the_voice(export):
     assert high_f0 > 1.3 * low_f0, (low_f0, high_f0)
 
 
-def test_volume_50_halves_the_speech(export):
-    full_timeline, full = export(SPEECH)
-    half_timeline, half = export(SPEECH, "--volume", "50")
-    assert full_timeline["events"] == half_timeline["events"]
-    for event in events(full_timeline, "speech"):
-        loud, quiet = span(full_timeline, event, full), span(half_timeline, event, half)
-        assert rms(quiet) / rms(loud) == pytest.approx(0.5, abs=0.01)
-        assert np.max(np.abs(quiet)) / np.max(np.abs(loud)) == pytest.approx(0.5, abs=0.01)
+def plain_mix(cache: Path, routine: str, **options: float) -> tuple[Timeline, np.ndarray]:
+    """The timeline and the mix before levelling (no speech level, loudness gain or limiter),
+    in -1..1, of ROUTINE built with the pacing options' values as the command line reads
+    them (`volume=50` for `--volume 50`)."""
+    built = session.build(routine, pacing_overrides(**options), cache)
+    plain = mix_all(built.timeline, built.bank, level=False)
+    return built.timeline, plain.astype(np.float64) / 32768.0
 
 
-def test_click_volume_sets_the_metronome_gain(export):
-    timeline, loud = export(CLICKS, "--click-volume", "200")
-    _, soft = export(CLICKS, "--click-volume", "50")
-    # Clicks after the first rep, where no beat word ducks them (the plain clicks: no clipping).
-    clicks = [c for c in events(timeline, "click") if c["start"] > 4 and not c["accent"]]
-    assert len(clicks) >= 2
-    for click in clicks:
-        ratio = np.max(np.abs(span(timeline, click, loud))) / np.max(
-            np.abs(span(timeline, click, soft))
-        )
-        assert ratio == pytest.approx(4.0, rel=0.02)
+def click_peaks(timeline: Timeline, samples: np.ndarray) -> list[float]:
+    """Each click's peak, from its click to where its beat word starts."""
+    heard = round(AFTER_CLICK * timeline.sample_rate)
+    clicks = [e for e in timeline.events if e.kind == "click"]
+    return [float(np.max(np.abs(samples[c.start : c.start + heard]))) for c in clicks]
+
+
+def speech_levels(timeline: Timeline, samples: np.ndarray) -> list[float]:
+    """Each spoken line's RMS over its samples where no click sounds."""
+    sounding = np.zeros(timeline.length, dtype=bool)
+    for event in timeline.events:
+        if event.kind == "click":
+            sounding[event.start : event.end] = True
+    found = []
+    for event in (e for e in timeline.events if e.kind == "speech"):
+        alone = ~sounding[event.start : event.end]
+        assert alone.sum() > 0.1 * timeline.sample_rate, event
+        found.append(rms(samples[event.start : event.end][alone]))
+    return found
+
+
+def lufs(samples: np.ndarray) -> float:
+    return float(pyloudnorm.Meter(22050).integrated_loudness(samples))
+
+
+def test_volume_50_halves_the_speech(cache, export):
+    """--volume sets the speech against the metronome; the file's loudness stays the target."""
+    full_timeline, full = plain_mix(cache, CLICKS)
+    half_timeline, half = plain_mix(cache, CLICKS, volume=50)
+    assert full_timeline.events == [
+        e.louder(2.0) if e.kind == "speech" else e for e in half_timeline.events
+    ]
+    for loud, quiet in zip(speech_levels(full_timeline, full), speech_levels(half_timeline, half)):
+        assert quiet / loud == pytest.approx(0.5, abs=0.01)  # 6 dB down ...
+    assert click_peaks(half_timeline, half) == click_peaks(full_timeline, full)  # ... on the beat
+    # Levelled, both exports land at -16 LUFS: --volume is a balance, not the output level.
+    full_export, half_export = export(CLICKS)[1], export(CLICKS, "--volume", "50")[1]
+    assert lufs(full_export) == pytest.approx(-16.0, abs=1.0)
+    assert lufs(half_export) == pytest.approx(-16.0, abs=1.0)
+
+
+def test_click_volume_sets_the_metronome_gain(cache):
+    """--click-volume sets the metronome against the speech, accented clicks and plain alike."""
+    loud_timeline, loud = plain_mix(cache, CLICKS, click_volume=200)
+    soft_timeline, soft = plain_mix(cache, CLICKS, click_volume=50)
+    assert len(click_peaks(loud_timeline, loud)) == 8
+    for strong, weak in zip(click_peaks(loud_timeline, loud), click_peaks(soft_timeline, soft)):
+        assert strong / weak == pytest.approx(4.0, rel=0.02)
+    for a, b in zip(speech_levels(loud_timeline, loud), speech_levels(soft_timeline, soft)):
+        assert a / b == pytest.approx(1.0, abs=0.01)
 
 
 def test_gap_sets_the_silence_between_spoken_lines(show):
@@ -197,29 +242,47 @@ def test_out_of_range_values_are_usage_errors(run, option, value):
     assert f"'{option}'" in result.stderr and "Traceback" not in result.stderr
 
 
+def hisses_and_quiet(timeline: dict) -> tuple[list[float], list[float]]:
+    """Each hiss's length, and the quiet after it until the next event starts."""
+    hisses = events(timeline, "hiss")
+    starts = sorted(e["start"] for e in timeline["events"])
+    quiet = []
+    for hiss in hisses:
+        end = hiss["start"] + hiss["duration"]
+        later = [at for at in starts if at > hiss["start"]]
+        quiet.append(round(min(later) - end, 4) if later else timeline["duration"] - end)
+    return [h["duration"] for h in hisses], quiet
+
+
 def test_breath_paces_every_breathe_cycle(show):
+    # A hiss lasts its exhale less 0.55 s: at least 0.5 s of quiet before the next cue.
     plain = show(BREATHE)
-    assert [h["duration"] for h in events(plain, "hiss")] == [6.0, 6.0]
+    lengths, quiet = hisses_and_quiet(plain)
+    assert lengths == pytest.approx([6.0 - 0.55] * 2, abs=1e-4)
+    assert quiet == pytest.approx([0.55, 0.55], abs=1e-4)
     paced = show(BREATHE, "--breath", "3-1-5")
-    hisses = events(paced, "hiss")
-    assert [h["duration"] for h in hisses] == [5.0, 5.0]
+    lengths, quiet = hisses_and_quiet(paced)
+    assert lengths == pytest.approx([5.0 - 0.55] * 2, abs=1e-4)
+    assert quiet == pytest.approx([0.55, 0.55], abs=1e-4)
     spoken = [(e["start"], e["text"]) for e in events(paced, "speech")]
     start = spoken[0][0]
     assert [(round(at - start, 4), text) for at, text in spoken] == [
         (0.0, "Breathe in."),
         (3.0, "Hold."),
         (4.0, "Breathe out."),
-        (9.0, "In."),
+        (9.0, "Breathe in."),
         (12.0, "Hold."),
-        (13.0, "Out."),
+        (13.0, "Breathe out."),
     ]
-    assert [round(h["start"] - start, 4) for h in hisses] == [4.0, 13.0]
+    assert [round(h["start"] - start, 4) for h in events(paced, "hiss")] == [4.0, 13.0]
     assert paced["duration"] == pytest.approx(plain["duration"] - 2 * 10 + 2 * 9, abs=1e-4)
 
 
 def test_breath_in_out_and_four_parts(show):
     two = show(BREATHE, "--breath", "2.5-3.5")
-    assert [h["duration"] for h in events(two, "hiss")] == [3.5, 3.5]
+    lengths, quiet = hisses_and_quiet(two)
+    assert lengths == pytest.approx([3.5 - 0.55] * 2, abs=1e-4)
+    assert quiet == pytest.approx([0.55, 0.55], abs=1e-4)
     assert spacing(two, "hiss") == [6.0]
     four = show(BREATHE, "--breath", "4-4-4-4")
     assert spacing(four, "hiss") == [16.0]

@@ -334,13 +334,19 @@ def test_tailbone_release_hiss_breathing_runs_throughout_the_rest(build) -> None
 
 
 def test_tailbone_release_each_hiss_lasts_its_exhale(build) -> None:
+    """Each hiss starts with "Breathe out." and lasts the 6 s exhale less 0.55 s, so at least
+    0.5 s of quiet follows it before the next cue."""
     built = build("tailbone-release")
-    breaths_out = {e.start for e in built.timeline.events if e.text in ("Breathe out.", "Out.")}
-    hisses = [e for e in built.timeline.events if e.kind == "hiss"]
+    events = built.timeline.events
+    breaths_out = {e.start for e in events if e.text == "Breathe out."}
+    hisses = [e for e in events if e.kind == "hiss"]
     assert hisses
+    quiet = round(0.5 * built.timeline.sample_rate)
     for hiss in hisses:
-        assert seconds(built, hiss.length) == pytest.approx(6.0, abs=1e-3)
+        assert seconds(built, hiss.length) == pytest.approx(6.0 - 0.55, abs=1e-3)
         assert hiss.start in breaths_out
+        after = [e for e in events if e.start < hiss.end + quiet and e.end > hiss.end]
+        assert after == [], (seconds(built, hiss.end), after)
 
 
 def test_tailbone_release_breathes_out_with_a_hiss_from_the_start(build) -> None:

@@ -99,8 +99,13 @@ def halfway_is_in_the_middle(built: session.Session, step: int) -> bool:
     return True
 
 
-def breaths_in(timeline: Timeline, step: int) -> int:
-    return sum(1 for e in spoken(timeline, step) if re.search(r"\bIn\.$|^Breathe in\.$", e.text))
+def breaths_in(timeline: Timeline, step: int) -> list[str]:
+    """The breath-in cues of `step`, in order."""
+    return [
+        e.text
+        for e in spoken(timeline, step)
+        if re.fullmatch(r"(Last one\. )?Breathe in\.", e.text)
+    ]
 
 
 # Every routine -----------------------------------------------------------------------------
@@ -216,7 +221,7 @@ def test_neck_ear_towards_collarbone_holds_three_breaths_each_side(build) -> Non
     timeline = build("neck-and-shoulders").timeline
     for side in ("left", "right"):
         step = chapter(timeline, f"Ear towards the {side} collarbone")
-        assert breaths_in(timeline, step) == 3
+        assert breaths_in(timeline, step) == ["Breathe in.", "Breathe in.", "Last one. Breathe in."]
         assert any("centre" in e.text for e in spoken(timeline, step))
 
 
