@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("coach") is None:  # running from a checkout without installing
@@ -296,6 +299,66 @@ def export_figures(bench: Bench) -> list[Figure]:
     ]
 
 
+def loudness_figures(bench: Bench) -> list[Figure]:
+    """Loudness of the exported MP3 (`export_figures` wrote it): integrated by pyloudnorm
+    (BS.1770), true peak by ffmpeg's EBU R128 meter, against the -16 LUFS default."""
+    import pyloudnorm
+
+    log("loudness of the exported MP3 (pyloudnorm; true peak by ffmpeg ebur128)")
+    mp3 = bench.work / "out.mp3"
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(mp3), "-f", "f32le", "-ac", "1", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    samples = np.frombuffer(decoded, dtype="<f4").astype(np.float64)
+    rate = int(probe_rate(mp3))
+    lufs = pyloudnorm.Meter(rate).integrated_loudness(samples)
+    meter = subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(mp3),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    peak = float(re.findall(r"Peak:\s+(-?[\d.]+)", meter)[-1])
+    return [
+        Figure(f"integrated loudness {bench.label(bench.short)} MP3", lufs, "LUFS"),
+        Figure("  distance from the -16 LUFS target", abs(lufs + 16), "LU", 1.0),
+        Figure("  true peak", peak, "dBTP", -1.0),
+    ]
+
+
+def probe_rate(path: Path) -> str:
+    return subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=sample_rate",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def memory_figures(bench: Bench) -> list[Figure]:
     """Peak RSS of `coach export` for both routines (warm cache)."""
     figures = []
@@ -455,6 +518,7 @@ def measure(work: Path, short: float, long: float) -> tuple[list[Figure], list[s
     bench = Bench.create(work, short, long)
     figures, sessions = cold_figures(bench)
     figures += export_figures(bench)
+    figures += loudness_figures(bench)
     figures += memory_figures(bench)
     figures += first_sound_figures(bench)
     figures += latency_figures(bench)

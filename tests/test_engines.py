@@ -14,6 +14,7 @@ import pytest
 
 from coach import synthesis
 from coach.cache import ClipCache
+from coach.clipprep import prepare_clip
 from coach.command_engine import CommandEngine
 from coach.diagnostics import SpeechError
 from coach.engine import SpeechEngine, pitch_factor
@@ -23,7 +24,7 @@ from coach.flite_engine import FliteEngine
 from coach.flite_engine import installed as flite_installed
 from coach.plan import SpeechLine
 from coach.pyttsx3_engine import Pyttsx3Engine
-from coach.speech import SpeechLineError, render_speech, trim_silence
+from coach.speech import SpeechLineError, render_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = str(ROOT / "tests" / "fixtures" / "cli" / "good.routine")
@@ -36,7 +37,7 @@ needs_flite = pytest.mark.skipif(not flite_installed(), reason="flite is not ins
 
 
 def speech_seconds(samples: np.ndarray, rate: int) -> float:
-    return len(trim_silence(samples, rate)) / rate
+    return len(prepare_clip(samples, rate)) / rate
 
 
 def median_f0(samples: np.ndarray, rate: int) -> float:
