@@ -36,11 +36,12 @@ from coach.clipprep import PAD_SECONDS
 from coach.timeline import Event, Timeline
 
 DEFAULT_LOUDNESS = -16.0  # LUFS, integrated: what podcasts and audiobooks use
-#: The K-weighted mean-square power, in dB, of a speech clip's sounding part once the bank
-#: has levelled it (coach.clipprep.level_speech): -21.7 for espeak-ng and -21.6 for
-#: festival's HTS voice, measured with pyloudnorm on the built-in routines' clips at 22050 Hz;
-#: 0.3 dB less here for what the session's limiter takes off speech peaks at -16 LUFS.
-SPEECH_POWER_DB = -22.0
+#: The K-weighted mean-square power, in dB, of a speech clip's sounding part once it is
+#: prepared (coach.clipprep): calibrated on whole exports, measured with pyloudnorm, so that
+#: the built-in routines land within 0.5 LU of -16 and -20 LUFS with espeak-ng and with
+#: festival's HTS voice (-22.0 left them 0.5 to 1.1 LU loud once clips got their pads and
+#: fades).
+SPEECH_POWER_DB = -21.2
 MAX_GAIN_DB = 30.0  # a nearly silent session is not blown up past this
 
 _ABSOLUTE_GATE = -70.0
