@@ -4,8 +4,8 @@ exact message it must get, run as a real process under time and memory limits.""
 from __future__ import annotations
 
 import os
-import resource
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -162,21 +162,36 @@ def tone(path: Path, seconds: float) -> None:
     )
 
 
+# A small launcher between pytest and coach: a child forked from pytest itself would count
+# pytest's own memory (hundreds of MB late in a run) in its peak until it calls exec. The
+# launcher sets the address-space cap, runs coach, and writes coach's peak from wait4.
+LAUNCHER = """
+import os, resource, sys
+report, limit, *command = sys.argv[1:]
+resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
+pid = os.fork()
+if pid == 0:
+    os.execv(command[0], command)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_limited(args: list[str], env: dict[str, str], cwd: Path) -> Outcome:
     """Run `args` with an address-space cap and a time limit; its peak memory from wait4."""
-
-    def limits() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
+    peak_file = cwd.parent / "peak.txt"
     began = time.monotonic()
     process = subprocess.Popen(
-        args,
+        [sys.executable, "-S", "-c", LAUNCHER, str(peak_file), str(ADDRESS_SPACE), *args],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=limits,
+        start_new_session=True,  # a time-out kills coach and whatever it started
     )
     streams: dict[str, bytes] = {}
 
@@ -191,23 +206,22 @@ def run_limited(args: list[str], env: dict[str, str], cwd: Path) -> Outcome:
     ]
     for reader in readers:
         reader.start()
-    timer = threading.Timer(TIME_LIMIT, process.kill)
+    timer = threading.Timer(TIME_LIMIT, lambda: os.killpg(process.pid, signal.SIGKILL))
     timer.start()
     try:
-        _, status, usage = os.wait4(process.pid, 0)
+        code = process.wait()
     finally:
         timer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
     seconds = time.monotonic() - began
     assert seconds < TIME_LIMIT, f"killed after {TIME_LIMIT:g} s"
     return Outcome(
-        process.returncode,
+        code,
         streams["out"].decode("utf-8", "replace"),
         streams["err"].decode("utf-8", "replace"),
         seconds,
-        usage.ru_maxrss / 1024,
+        int(peak_file.read_text()) / 1024,
     )
 
 
