@@ -193,11 +193,17 @@ def first_sound(samples: np.ndarray) -> int:
 
 def assert_played(captured: bytes | np.ndarray, *pieces: np.ndarray) -> None:
     """The device received `pieces` in order, with only silence before, between and after
-    them (a backend primes the device with zeros; a pause is silence)."""
+    them (a backend primes the device with zeros; a pause is silence).
+
+    The leading silence of the first piece may arrive cut short: on a loaded machine ALSA
+    can drop the first period at a stream's start (seen once in 1,400 tests, under a full
+    run in a Debian 13 chroot). Everything from the first sound on must still be exact."""
     audio = np.frombuffer(captured, "<i2") if isinstance(captured, bytes) else captured
     at = 0
     for number, piece in enumerate(pieces):
         start = at + first_sound(audio[at:]) - first_sound(piece)
+        if number == 0 and start < 0:  # leading silence dropped at the start: all zeros
+            piece, start = piece[-start:], 0
         assert start >= at, f"piece {number}: sound came {at - start} samples early"
         assert not audio[at:start].any(), f"piece {number}: sound before it"
         got = audio[start : start + len(piece)]
