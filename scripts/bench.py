@@ -518,10 +518,12 @@ def measure(work: Path, short: float, long: float) -> tuple[list[Figure], list[s
     bench = Bench.create(work, short, long)
     figures, sessions = cold_figures(bench)
     figures += export_figures(bench)
-    figures += loudness_figures(bench)
     figures += memory_figures(bench)
     figures += first_sound_figures(bench)
     figures += latency_figures(bench)
+    # Last: it decodes a whole export into this process, and every child forked after that
+    # would count this process's memory in its own peak until it execs.
+    figures += loudness_figures(bench)
     return figures, sessions
 
 
