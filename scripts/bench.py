@@ -6,7 +6,6 @@ import argparse
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -303,6 +302,7 @@ def loudness_figures(bench: Bench) -> list[Figure]:
     """Loudness of the exported MP3 (`export_figures` wrote it): integrated by pyloudnorm
     (BS.1770), true peak by ffmpeg's EBU R128 meter, against the -16 LUFS default."""
     import pyloudnorm
+    from listen import loudness as ebur128  # scripts/ is on the path when run as a script
 
     log("loudness of the exported MP3 (pyloudnorm; true peak by ffmpeg ebur128)")
     mp3 = bench.work / "out.mp3"
@@ -314,24 +314,7 @@ def loudness_figures(bench: Bench) -> list[Figure]:
     samples = np.frombuffer(decoded, dtype="<f4").astype(np.float64)
     rate = int(probe_rate(mp3))
     lufs = pyloudnorm.Meter(rate).integrated_loudness(samples)
-    meter = subprocess.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(mp3),
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    peak = float(re.findall(r"Peak:\s+(-?[\d.]+)", meter)[-1])
+    peak = ebur128(mp3)["true_peak"]  # the meter scripts/listen.py reads too
     return [
         Figure(f"integrated loudness {bench.label(bench.short)} MP3", lufs, "LUFS"),
         Figure("  distance from the -16 LUFS target", abs(lufs + 16), "LU", 1.0),
