@@ -3,7 +3,7 @@
 Levels: speech clips are brought to one voiced level (coach.clipprep.speech_gain) as the
 bank first hands them out; the whole mix is scaled by the session's loudness gain
 (coach.loudness, from the timeline, so live playback and export share it) and limited to
-true peaks under -3 dBTP (coach.limiter)."""
+true peaks under -4 dBTP (coach.limiter)."""
 
 from __future__ import annotations
 
