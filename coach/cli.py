@@ -23,7 +23,7 @@ from coach.cli_options import (
     pacing_options,
     sample_pacing_options,
 )
-from coach.cli_session import build_session, format_clock, pacing_overrides, progress_bar
+from coach.cli_session import build_session, format_clock, pacing_overrides, progress_bar, switch
 from coach.cli_session import with_profile as with_profile
 from coach.cli_signals import SIGPIPE, stop_signals, stopped
 from coach.diagnostics import AudioDeviceError, CoachError, RoutineError
@@ -127,13 +127,36 @@ def show(routine: str, as_json: bool, **pacing: Any) -> None:
     help="First a spoken countdown to get into position, SECONDS in all "
     "(with --from, the step follows it).",
 )
+@click.option(
+    "--listen/--no-listen",
+    default=None,
+    help='Hear spoken commands on the microphone: "coach pause", "coach go on", "coach '
+    'next", "coach back", "coach again", "coach where am I", "coach stop" (offline) '
+    "[default: profile key listen, else off].",
+)
+@click.option(
+    "--media-keys/--no-media-keys",
+    default=None,
+    help="Answer headphone and media buttons (an MPRIS player on the session D-Bus) "
+    "[default: profile key media-keys, else on].",
+)
 @pacing_options
-def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: Any) -> None:
+def play(
+    routine: str,
+    from_step: str | None,
+    lead_in: float | None,
+    listen: bool | None,
+    media_keys: bool | None,
+    **pacing: Any,
+) -> None:
     """Play ROUTINE live through the speakers.
 
     In a terminal, single keys control it: space pauses and resumes, n skips to the next
-    step, b goes back to the start of the step (twice quickly: the step before), q quits
-    and ? lists the keys. Ctrl-C stops.
+    step, b goes back to the start of the step (twice quickly: the step before), a says the
+    last line again, w says where you are, q quits and ? lists the keys. Headphone and media
+    buttons work too, and with --listen so does your voice. Ctrl-C stops.
+
+    Example: coach play wall-release --listen
     """
     from coach.compiler import Overrides
     from coach.live import LiveSession, UnknownStep, play_ranges, ranges_seconds
@@ -152,14 +175,21 @@ def play(routine: str, from_step: str | None, lead_in: float | None, **pacing: A
         where = "" if index is None else f", from step {index + 1} of {len(timeline.chapters)}"
         total = format_clock(ranges_seconds(timeline, ranges))
 
+        listening = switch("listen", listen, default=False)
+
         def announcement(keys: bool) -> str:
             hint = KEYS_HINT if keys else "Ctrl-C stops."
-            return f"Playing {timeline.title} ({total}{where}). {hint}"
+            heard = live.listener is not None  # listening was asked for, and works here
+            voice = ' Say "coach pause", "coach next", "coach stop"...' if heard else ""
+            return f"Playing {timeline.title} ({total}{where}). {hint}{voice}"
 
         echo = partial(click.echo, err=True)
         live = LiveSession(
-            timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr, output
-        )
+            timeline, built.bank, ranges, announcement, echo, sys.stdin, sys.stderr, output,
+            speaker=built.speak,
+            listen=listening,
+            media_keys=switch("media-keys", media_keys, default=True),
+        )  # fmt: skip
         was_quit = live.run()
     except AudioDeviceError as error:
         raise click.ClickException(f"{error}. {export_hint(routine)}") from None

@@ -104,3 +104,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 def format_clock(seconds: float) -> str:
     whole = int(round(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+def switch(key: str, given: bool | None, default: bool) -> bool:
+    """An on/off setting of `coach play`: the command line's, else the profile's, else
+    `default`."""
+    from coach import profile
+
+    if given is not None:
+        return given
+    found = profile.load_profile(profile.profile_path()).get(key)
+    return default if found is None else bool(found)

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from coach.mixer import SourceBank, mix_blocks
 from coach.steps import Navigator, Range
 from coach.timeline import Timeline
+from coach.voicelog import VoiceLog, overlapping, voice_spans
 
 BLOCK = 2048  # samples mixed at a time (about 0.09 s)
 AHEAD_BLOCKS = 8  # mixed blocks kept ready for the device (about 0.75 s)
@@ -42,7 +43,7 @@ class Block:
 @dataclass(frozen=True)
 class Mark:
     """Something the feed did, for tests and measurements: `what` is one of fade-out,
-    silent, fade-in, jump, end; `position` the session sample where it happened."""
+    silent, say, fade-in, jump, cue, end; `position` the session sample where it happened."""
 
     what: str
     position: int
@@ -95,6 +96,12 @@ class Feed:
       within BACK_TWICE_SECONDS: the step before). In a lead-in, next goes to the step and
       back hears the lead-in again. A paused feed stays paused.
     - quit: fade out and end.
+
+    `say(samples)` puts words into the stream: fade out, play them, then go on as after a
+    pause (or stay paused). `cue(samples)` lays a short sound over whatever plays next.
+    Everything of coach's own voice that is sent (speech, hiss, sounds, words said, cues) is
+    logged in `voice` in time.monotonic() seconds, at the time the device should sound it
+    (`latency` seconds after it is handed over).
     """
 
     def __init__(self, timeline: Timeline, bank: SourceBank, ranges: Sequence[Range]) -> None:
@@ -126,6 +133,15 @@ class Feed:
         self._fading_in = False
         self._resume_at: int | None = None  # where resume goes (a cut line's start)
         self._started = False
+        self.voice = VoiceLog()
+        self._sent_at = 0.0
+        self.latency = 0.0  # seconds from handing samples to the device to hearing them
+        self._voice = voice_spans(timeline)
+        self._voice_starts = [start for start, _ in self._voice]
+        self._saying: deque[NDArray[Any]] = deque()
+        self._said = 0  # samples of _saying[0] played
+        self._cue: NDArray[Any] | None = None
+        self._cue_at = 0
 
     # -- commands: any thread --
 
@@ -142,6 +158,19 @@ class Feed:
             else:
                 self._commands.append((name, time.monotonic()))
             self._cond.notify_all()
+
+    def say(self, samples: NDArray[Any]) -> None:
+        """Play int16 `samples` in the stream as soon as the session has faded out, then go
+        on as after a pause (paused: stay paused)."""
+        if len(samples):
+            with self._cond:
+                self._saying.append(samples)
+                self._cond.notify_all()
+
+    def cue(self, samples: NDArray[Any]) -> None:
+        """Lay int16 `samples` over what plays from the next buffer on."""
+        with self._cond:
+            self._cue, self._cue_at = samples, 0
 
     def close(self) -> None:
         """Stop the producer thread."""
@@ -243,9 +272,13 @@ class Feed:
         rest of `out` is then silence)."""
         with self._cond:
             self._started = True
+            self._sent_at = time.monotonic() + self.latency  # when out[0] sounds
             filled = 0
             while filled < len(out):
                 self._apply()
+                if self._mode == "saying":
+                    filled += self._say_into(out[filled:], filled)
+                    continue
                 if self._mode in ("silent", "done"):
                     break
                 block = self._current()
@@ -255,9 +288,43 @@ class Feed:
                     self._mode = "done"
                     self._mark("end")
                     break
-                filled += self._copy(block, out[filled:])
+                filled += self._copy(block, out[filled:], filled)
             out[filled:] = 0
-            return self._mode != "done"
+            if self._cue is not None:
+                self._cue_into(out)
+            # A cue still sounding is heard out, also after the last command (stop).
+            return self._mode != "done" or self._cue is not None
+
+    def _say_into(self, out: NDArray[Any], at: int) -> int:
+        """Copy what is being said into `out` (`at` samples into the device's buffer)."""
+        words = self._saying[0]
+        count = min(len(out), len(words) - self._said)
+        out[:count] = words[self._said : self._said + count]
+        self._said += count
+        self._log(at, at + count)
+        if self._said >= len(words):
+            self._saying.popleft()
+            self._said = 0
+            if not self._saying:
+                self._mode = "silent"
+        return count
+
+    def _cue_into(self, out: NDArray[Any]) -> None:
+        assert self._cue is not None
+        if self._cue_at == 0:
+            self._mark("cue")
+        part = self._cue[self._cue_at : self._cue_at + len(out)]
+        mixed = out[: len(part)].astype(np.int32) + part
+        out[: len(part)] = np.clip(mixed, -32768, 32767)
+        self._log(0, len(part))
+        self._cue_at += len(part)
+        if self._cue_at >= len(self._cue):
+            self._cue = None
+
+    def _log(self, first: int, last: int) -> None:
+        """Samples `first`..`last` of the buffer being filled are coach's voice."""
+        rate = self.timeline.sample_rate
+        self.voice.add(self._sent_at + first / rate, self._sent_at + last / rate)
 
     def _current(self) -> Block | None:
         """The block being played, waiting briefly for the mix; None if it is late."""
@@ -276,8 +343,9 @@ class Feed:
                 return None
             self._cond.wait(left)
 
-    def _copy(self, block: Block, out: NDArray[Any]) -> int:
-        """Copy from `block` into `out` (fading if a fade is under way); samples copied."""
+    def _copy(self, block: Block, out: NDArray[Any], at: int) -> int:
+        """Copy from `block` into `out`, `at` samples into the device's buffer (fading if a
+        fade is under way); samples copied."""
         count = min(len(out), len(block.samples) - self._offset)
         fading = self._mode == "fading" or self._fading_in
         if fading:
@@ -288,6 +356,8 @@ class Feed:
             self._faded += count
         out[:count] = part
         start = block.start + self._offset
+        for low, high in overlapping(self._voice, self._voice_starts, start, start + count):
+            self._log(at + low - start, at + high - start)
         if self.played and self.played[-1][1] == start:
             self.played[-1] = (self.played[-1][0], start + count)
         else:
@@ -307,7 +377,13 @@ class Feed:
         """Act on the commands given since the last buffer; the caller holds the lock."""
         if self._mode == "done":
             return
-        wants_break = self._quit or self._want_pause or bool(self._commands)
+        if self._mode == "saying":
+            if self._quit:
+                self._saying.clear()
+                self._said, self._mode = 0, "done"
+                self._mark("end")
+            return
+        wants_break = self._quit or self._want_pause or bool(self._commands) or bool(self._saying)
         if self._mode == "playing" and wants_break:
             self._mode, self._faded, self._fading_in = "fading", 0, False
             self._resume_at = self._cut_line()
@@ -321,6 +397,10 @@ class Feed:
             return
         if self._commands:
             self._jump()
+        if self._saying:
+            self._mode = "saying"
+            self._mark("say")
+            return
         if not self._want_pause:
             if self._resume_at is not None and self._resume_at != self._position:
                 self._seek([(self._resume_at, self._ranges[self._range_index][1])], 0)

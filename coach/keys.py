@@ -12,6 +12,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
+from coach.commands import ARROWS, BY_KEY
+
 try:  # POSIX only; elsewhere there are simply no keys
     import termios
 except ImportError:  # pragma: no cover - Windows
@@ -19,17 +21,14 @@ except ImportError:  # pragma: no cover - Windows
 
 POLL_SECONDS = 0.1  # how often the reader looks whether it should stop
 
-# What each key means; letters in either case. Arrow keys: right = next, left = back.
+# What each key means (coach.commands holds the player's; letters in either case), and the
+# two that only the terminal has.
 KEYS = {
-    " ": "toggle",
-    "n": "next",
-    "b": "back",
-    "q": "quit",
+    **BY_KEY,
     "?": "help",
     "h": "help",
     "\x03": "quit",  # Ctrl-C as a byte only arrives if signals are off; it still quits
 }
-ARROWS = {"C": "next", "D": "back"}
 
 
 def decode(data: bytes) -> list[str]:

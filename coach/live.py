@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, TextIO
 
 from coach.device import OutputStream
 from coach.diagnostics import CoachError
 from coach.keys import KeyReader, is_terminal, keys_supported
 from coach.mixer import SourceBank
-from coach.player import Player
+from coach.player import Player, Speaker
 from coach.status import HELP, StatusLine, status_text
 from coach.steps import Range, find_step
 from coach.timeline import Timeline
+
+if TYPE_CHECKING:
+    from coach.listen import Listener
+
+#: Feeds a Listener from somewhere while its block runs (the default: the microphone).
+Microphone = Callable[["Listener"], AbstractContextManager[None]]
 
 
 class UnknownStep(CoachError, ValueError):
@@ -53,8 +61,14 @@ class LiveSession:
     it just plays.
 
     Once sound flows, `announcement(keys)` gives the text to show once (`keys`: whether keys
-    control playback); it goes above the status line, or to `echo` when there is none. The
-    session never prints otherwise: messages are the caller's.
+    control playback); it goes above the status line, or to `echo` when there is none,
+    followed by one line for each way of control that was asked for and cannot work here
+    (no microphone, no session bus). The session never prints otherwise: messages are the
+    caller's.
+
+    `listen`: voice commands from `microphone` (default: the default input device), each
+    confirmed by a short sound. `media_keys`: headphone and media buttons through MPRIS on
+    the session D-Bus (Linux). Keys, voice and buttons all drive `Player.command`.
     """
 
     def __init__(
@@ -67,8 +81,18 @@ class LiveSession:
         stdin: TextIO | None,
         stderr: TextIO,
         output: OutputStream | None = None,
+        *,
+        speaker: Speaker | None = None,
+        listen: bool = False,
+        media_keys: bool = False,
+        microphone: Microphone | None = None,
     ) -> None:
         self.timeline = timeline
+        self.listen = listen
+        self.media_keys = media_keys
+        self.microphone = microphone
+        self.notes: list[str] = []  # one line per control that cannot work here
+        self.listener: Listener | None = None
         self.announcement = announcement
         self.echo = echo
         self.stdin = stdin
@@ -83,6 +107,7 @@ class LiveSession:
             on_progress=self._announce,
             output=output,
             ranges=ranges,
+            speaker=speaker,
         )
 
     def run(self) -> bool:
@@ -97,15 +122,47 @@ class LiveSession:
                     stack.enter_context(KeyReader(self._on_key, self.stdin))
                 except OSError:  # a terminal that cannot do single keys: play without them
                     self.keys = False
+            if self.listen:
+                self._start_listening(stack)
+            if self.media_keys:
+                self._start_media_keys(stack)
             self.player.run()
         return self.player.stopped
+
+    def _start_listening(self, stack: contextlib.ExitStack) -> None:
+        from coach.listen import Listener, ListeningUnavailable, microphone
+
+        try:
+            listener = Listener(self._on_voice, self.player.feed.voice)
+            stack.enter_context(listener)
+            stack.enter_context((self.microphone or microphone)(listener))
+        except ListeningUnavailable as error:
+            self.notes.append(f"Not listening for voice commands: {error}.")
+            return
+        self.listener = listener
+
+    def _start_media_keys(self, stack: contextlib.ExitStack) -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        from coach.mpris import MediaButtonsUnavailable, MediaPlayer
+
+        try:
+            stack.enter_context(MediaPlayer(self.timeline, self.player))
+        except MediaButtonsUnavailable as error:
+            self.notes.append(f"Media buttons are off: {error}.")
+
+    def _on_voice(self, command: str) -> None:
+        self.player.confirm()
+        self.player.command(command)
+        if self.line is not None:
+            self.line.refresh()
 
     def _announce(self, position: int, length: int) -> None:
         # Announced once sound flows, so a missing device gives only its own message.
         if self._announced:
             return
         self._announced = True
-        text = self.announcement(self.keys)
+        text = "\n".join([self.announcement(self.keys), *self.notes])
         if self.line is not None:
             self.line.print_above(text)
         else:

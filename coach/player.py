@@ -5,15 +5,24 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from coach import commands, sounds
+from coach.clipprep import level_speech
 from coach.device import OutputStream, open_output
 from coach.diagnostics import AudioDeviceError
 from coach.feed import COMMANDS, Feed
 from coach.mixer import SourceBank
+from coach.status import where_text
 from coach.steps import Range
 from coach.timeline import Timeline
 
 Progress = Callable[[int, int], None]
+#: Text to int16 speech at the session's rate (the session's voice, through its clip cache).
+Speaker = Callable[[str], NDArray[Any]]
 
 PROGRESS_SECONDS = 0.25  # how often on_progress hears the position while playing
 WATCH_SECONDS = 0.02  # how soon the player notices the first sound and the end
@@ -54,18 +63,73 @@ class Player:
         output: OutputStream | None = None,
         *,
         ranges: Sequence[Range] | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.timeline = timeline
+        self.bank = bank
         self.on_progress = on_progress
+        self.speaker = speaker
         self.feed = Feed(timeline, bank, ranges if ranges is not None else [(0, timeline.length)])
         self._output = output
         self._latency = 0
+        self.answers: list[str] = []  # what `where` was asked to say, in order
 
     # -- the input interface: safe to call from any thread, also from on_progress --
 
     def command(self, name: str) -> None:
-        """Run a command by name: one of COMMANDS."""
-        self.feed.command(name)
+        """Run a command by name: one of coach.commands.NAMES."""
+        if name == "again":
+            self.again()
+        elif name == "where":
+            self.where()
+        elif name in commands.NAMES:
+            self.feed.command(name)
+        else:
+            raise ValueError(f"unknown player command {name!r}; known: {', '.join(commands.NAMES)}")
+
+    def again(self) -> None:
+        """Say the last spoken line again (heard or being heard), then go on."""
+        position = self.state().position
+        last = None
+        for event in self.timeline.events:
+            if event.start > position:
+                break
+            if event.kind == "speech":
+                last = event
+        if last is None:
+            return
+        levelled = self.bank.levelled(last)[: last.length] * last.gain
+        self.feed.say(self._as_played(levelled))
+
+    def where(self) -> None:
+        """Say where the session is (step, rep) in the session's voice, then go on. The words
+        are made on a thread of their own, so the other commands are not kept waiting."""
+        if self.speaker is None:
+            return
+        text = where_text(self.timeline, self.state().position)
+        self.answers.append(text)
+        speaker = self.speaker
+
+        def speak() -> None:
+            try:
+                clip = speaker(text).astype(np.float64) / 32768.0
+                self.feed.say(self._as_played(level_speech(clip, self.timeline.sample_rate)))
+            except Exception:  # nothing to say this time; playback goes on regardless
+                pass
+
+        threading.Thread(target=speak, name="coach-where", daemon=True).start()
+
+    def confirm(self) -> None:
+        """Sound the short blip that says a voice command was heard."""
+        blip = sounds.confirmation(self.timeline.sample_rate)
+        self.feed.cue(self._as_played(blip))
+
+    def _as_played(self, samples: NDArray[Any]) -> NDArray[Any]:
+        """Float samples at the session's loudness, as int16 for the device."""
+        gain = self.bank.session_gain(self.timeline)
+        scaled = np.clip(np.asarray(samples, np.float32) * gain, -1.0, 32767 / 32768)
+        played: NDArray[Any] = np.rint(scaled * 32768.0).astype(np.int16)
+        return played
 
     def pause(self) -> None:
         self.feed.command("pause")
@@ -132,6 +196,7 @@ class Player:
             )
             self._output = output
             self._latency = round(output.latency * self.timeline.sample_rate)
+            feed.latency = output.latency
             producer = threading.Thread(target=feed.produce, name="coach-mix", daemon=True)
             producer.start()
             ended = threading.Event()

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from coach import library, loader, nodes
 from coach.bounds import MAX_ROUTINE
 from coach.compiler import Overrides, compile_routine
+from coach.defaults import DEFAULT_RATE
 from coach.diagnostics import CoachError, Diagnostic, Position, RoutineError
-from coach.plan import ClipInfo, Plan
+from coach.plan import ClipInfo, Plan, SpeechLine
 from coach.timeline import Timeline
 
 if TYPE_CHECKING:  # the audio stages load only when a session is built
@@ -21,7 +22,6 @@ if TYPE_CHECKING:  # the audio stages load only when a session is built
 
     from coach.cache import ClipCache
     from coach.mixer import SourceBank
-    from coach.plan import SpeechLine
     from coach.speech import Clip
 
 SAMPLE_RATE = 22050
@@ -71,6 +71,8 @@ class Session:
     routine: nodes.Routine
     warnings: list[Diagnostic]
     notes: list[str] = field(default_factory=list)  # what --minutes changed, for the user
+    #: Says more in the session's voice while it plays (text to int16 clip, through the cache).
+    speak: Callable[[str], NDArray[Any]] | None = None
 
 
 def build(
@@ -109,7 +111,10 @@ def build(
     from coach.cuefit import speech_fit
 
     warnings = checked.warnings + speech_fit(routine, built.plan, built.infos, SAMPLE_RATE)
-    return Session(built.timeline, renderer.bank(built), built.plan, routine, warnings, notes)
+    bank = renderer.bank(built)
+    return Session(
+        built.timeline, bank, built.plan, routine, warnings, notes, renderer.speaker(built.plan)
+    )
 
 
 def _check_laid_out(timeline: Timeline, path: str) -> None:
@@ -199,6 +204,19 @@ class _Renderer:
         timeline = lay_out(plan, SAMPLE_RATE, infos, self.sound_lengths)
         timeline.about = routine.header.about  # the exported files' comment tag
         return _Built(plan, infos, timeline)
+
+    def speaker(self, plan: Plan) -> Callable[[str], NDArray[Any]]:
+        """Text to a clip in the voice of `plan`'s first line (its voice, rate and pitch)."""
+        from coach import speech
+
+        lines = plan.speech_lines()
+        first = lines[0] if lines else SpeechLine("", self.overrides.voice, DEFAULT_RATE)
+
+        def speak(text: str) -> NDArray[Any]:
+            line = SpeechLine(text, first.voice, first.rate, first.pitch)
+            return speech.render_speech([line], self.cache, SAMPLE_RATE)[line].samples
+
+        return speak
 
     def bank(self, built: _Built) -> SourceBank:
         from coach.mixer import SourceBank

@@ -240,6 +240,18 @@ def format_breath(breath: Breath) -> str:
     return "-".join(f"{p:g}" for p in parts)
 
 
+def read_switch(raw: object) -> bool:
+    """On or off: true/false (TOML), or yes/no, on/off, 1/0 in any case."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise SettingError(f"expected true or false (yes/no, on/off), got {_shown(raw)}")
+
+
 def read_engine(raw: object) -> str:
     """A speech engine: festival, flite, pyttsx3, or a command template with {out} (checked
     when it is used: `coach.engines.make_engine`)."""
@@ -368,6 +380,22 @@ SETTINGS: dict[str, Setting] = {
             "Seconds of spoken countdown before the first cue when playing, 0 to 60.",
             read_lead_in,
             _plain,
+        ),
+        Setting(
+            "listen",
+            "true|false",
+            "coach play listens for spoken commands (\"coach pause\", ...) on the "
+            "default microphone [default: profile, else false].",
+            read_switch,
+            _same,
+        ),
+        Setting(
+            "media-keys",
+            "true|false",
+            "coach play answers headphone and media buttons (MPRIS on the session D-Bus) "
+            "[default: profile, else true].",
+            read_switch,
+            _same,
         ),
         Setting(
             "cache-dir",

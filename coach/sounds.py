@@ -17,6 +17,7 @@ CLICK_RING = 0.06  # decay time constant of the click's main mode, in seconds
 CLICK_PITCHES = (1300.0, 1800.0)  # Hz: plain, accented
 CHIME_PEAK = 0.18
 BELL_PEAK = 0.3
+CONFIRMATION_PEAK = 0.3  # before the session's gain, like the others
 TICK_PEAK = 0.3
 HISS_RMS = 0.05  # at its highest, about -26 dBFS: clearly audible, well under speech
 AIRFLOW_SHARE = 0.7  # of the hiss's amplitude, the rest is the "s"
@@ -98,6 +99,22 @@ def tick(sample_rate: int) -> NDArray[Any]:
     out *= _attack(length, _samples(0.0003, sample_rate))
     out *= _release(length, _samples(0.002, sample_rate))
     return _normalized(out, TICK_PEAK)
+
+
+def confirmation(sample_rate: int) -> NDArray[Any]:
+    """The short rising two-note blip (~0.16 s) that says a voice command was heard: higher
+    and brighter than the chime, so it is not mistaken for a step starting."""
+    length = _samples(0.16, sample_rate)
+    t = _time(length, sample_rate)
+    out = np.zeros(length)
+    for delay, freq in ((0.0, 1318.5), (0.07, 1760.0)):  # E6 then A6
+        start = _samples(delay, sample_rate) if delay else 0
+        partials = [(1.0, 1.0, 0.05), (2.0, 0.15, 0.02)]
+        note = _partials(t[: length - start], freq, partials, sample_rate)
+        note *= _attack(len(note), _samples(0.003, sample_rate))
+        out[start:] += note
+    out *= _release(length, _samples(0.02, sample_rate))
+    return _normalized(out, CONFIRMATION_PEAK)
 
 
 def hiss(sample_rate: int, length: int) -> NDArray[Any]:

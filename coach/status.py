@@ -9,20 +9,25 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+from coach.commands import COMMANDS
 from coach.timeline import Timeline
 
 REFRESH_SECONDS = 0.25
 CLEAR_TO_END = "\x1b[K"
 
 KEYS_HINT = "Keys: space pause, n next step, b back, q quit, ? help."
-HELP = """\
-Keys (no Enter needed):
-  space   pause / resume (pauses at the next quiet moment)
-  n       skip to the next step
-  b       back to the start of this step; twice quickly: the step before
-  q       quit
-  ? or h  show these keys
-  Ctrl-C  stop at once"""
+
+
+def _help() -> str:
+    rows = [(" or ".join(c.key_labels), c.does) for c in COMMANDS if c.key_labels]
+    rows += [("? or h", "show these keys"), ("Ctrl-C", "stop at once")]
+    width = max(len(keys) for keys, _ in rows)
+    return "Keys (no Enter needed):\n" + "\n".join(
+        f"  {keys.ljust(width)}  {does}" for keys, does in rows
+    )
+
+
+HELP = _help()
 
 
 def clock(seconds: float) -> str:
@@ -48,6 +53,22 @@ def step_label(timeline: Timeline, position: int) -> tuple[str, str]:
         return "finishing", ""
     following = min(upcoming, key=lambda i: (chapters[i].start, i))
     return f"before step {following + 1} of {total}", chapters[following].name
+
+
+def where_text(timeline: Timeline, position: int) -> str:
+    """What coach says when asked where the listener is: "Step 3 of 8, Wall roll. Rep 12 of
+    25." (the rep only in a run of reps; before the first step: "Before step 1 of 8, ...")."""
+    label, name = step_label(timeline, position)
+    if label == "finishing":
+        sentences = ["The last steps are done"]
+    elif label:
+        sentences = [f"{label[0].upper()}{label[1:]}" + (f", {name}" if name else "")]
+    else:
+        sentences = [f"{clock(position / timeline.sample_rate)} in"]
+    rep = timeline.rep_at(position)
+    if rep is not None:
+        sentences.append(f"Rep {rep[0]} of {rep[1]}")
+    return ". ".join(sentences) + "."
 
 
 def status_text(

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(espeak-ng festival festvox-us-slt-hts flite ffmpeg libportaudio2 python3-venv)
+# dbus-daemon and dbus-bin (dbus-send): the tests run coach's media-button player on a
+# private session bus.
+PACKAGES=(espeak-ng festival festvox-us-slt-hts flite ffmpeg libportaudio2 python3-venv dbus-daemon dbus-bin)
 VENV=${COACH_VENV:-.venv}
 
 missing_packages() {

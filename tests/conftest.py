@@ -25,11 +25,16 @@ def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
     The speech engine is pinned to pyttsx3 (espeak-ng) through COACH_ENGINE, which beats the
     profile and the default (festival's HTS voice on Linux when installed): the timings the
     tests expect are espeak-ng's. Tests of the default and of other engines unset or change it.
+
+    No test reaches the developer's D-Bus session bus (where their desktop's media keys would
+    drive a test's player): tests of media buttons start a private bus of their own.
     """
     path = tmp_path_factory.mktemp("profile") / "no-profile.toml"
-    saved = {key: os.environ.get(key) for key in ("COACH_CONFIG", "COACH_ENGINE")}
+    keys = ("COACH_CONFIG", "COACH_ENGINE", "DBUS_SESSION_BUS_ADDRESS")
+    saved = {key: os.environ.get(key) for key in keys}
     os.environ["COACH_CONFIG"] = str(path)
     os.environ["COACH_ENGINE"] = "pyttsx3"
+    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
     yield path
     for key, value in saved.items():
         if value is None:

@@ -272,3 +272,21 @@ class CountingEngine:
     def synthesize(self, line: SpeechLine, path: Path) -> None:
         self.calls.append(line)
         self.inner.synthesize(line, path)
+
+
+def listening_conf(directory: Path, infile: Path | None, speed: float = 1.0) -> Path:
+    """An ALSA configuration whose default device plays like `paced_conf` and records from
+    `infile` (raw int16 at whatever rate the reader asks for; ALSA's `file` plugin serves it,
+    not paced: it arrives as fast as it is read). With `infile` None the device cannot
+    record at all: a machine without a microphone."""
+    played = paced_conf(directory, speed).read_text()
+    playback = played[played.index("{") + 1 : played.rindex("}")]
+    capture = (
+        f' capture.pcm {{\n  type file\n  slave.pcm {{ type null }}\n  file "/dev/null"\n'
+        f'  infile "{infile}"\n  format "raw"\n }}\n'
+        if infile is not None
+        else ""
+    )
+    conf = directory / ("listening.conf" if infile is not None else "no-microphone.conf")
+    conf.write_text(f"pcm.!default {{\n type asym\n playback.pcm {{{playback}}}\n{capture}}}\n")
+    return conf
