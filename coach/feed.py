@@ -13,13 +13,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from coach.mixer import SourceBank, mix_blocks
+from coach.playorder import Block, Mark, Where, fade, normal_ranges
 from coach.steps import Navigator, Range
 from coach.timeline import Timeline
 from coach.voicelog import VoiceLog, overlapping, voice_spans
@@ -30,57 +30,6 @@ FADE_SECONDS = 0.005  # every break in the sound fades out, every restart fades 
 LATE_BLOCK_SECONDS = 1.0  # a mix this late plays silence meanwhile (the machine is swamped)
 
 COMMANDS = ("toggle", "pause", "resume", "next", "back", "quit")
-
-
-@dataclass(frozen=True)
-class Block:
-    generation: int  # blocks of an older generation were mixed before a seek: dropped
-    range_index: int
-    start: int
-    samples: NDArray[Any]  # int16; empty marks the end of the play order
-
-
-@dataclass(frozen=True)
-class Mark:
-    """Something the feed did, for tests and measurements: `what` is one of fade-out,
-    silent, say, fade-in, jump, cue, end; `position` the session sample where it happened."""
-
-    what: str
-    position: int
-    at: float  # time.monotonic()
-
-
-@dataclass(frozen=True)
-class Where:
-    """The feed's place in its play order, in samples."""
-
-    position: int  # the next sample to send
-    remaining: int  # samples left to send, in play order
-    range_start: int  # where the range being played starts
-    ahead: int | None  # in a range that is not the last (a lead-in): where the next starts
-
-
-def normal_ranges(ranges: Sequence[Range], length: int) -> list[Range]:
-    """Ranges clipped to the session, empty ones dropped, touching ones joined."""
-    out: list[Range] = []
-    for start, end in ranges:
-        start, end = max(0, start), min(end, length)
-        if start >= end:
-            continue
-        if out and out[-1][1] == start:
-            out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
-
-
-def fade(samples: NDArray[Any], first: int, total: int, down: bool) -> NDArray[Any]:
-    """Samples `first`.. of a linear fade `total` samples long (down: sample j at gain
-    (total - j) / total; up: (j + 1) / total), rounded back to int16."""
-    j = np.arange(first, first + len(samples))
-    gain = (total - j) / total if down else (j + 1) / total
-    faded: NDArray[Any] = np.rint(samples * gain).astype(np.int16)
-    return faded
 
 
 class Feed:
@@ -134,11 +83,11 @@ class Feed:
         self._resume_at: int | None = None  # where resume goes (a cut line's start)
         self._started = False
         self.voice = VoiceLog()
-        self._sent_at = 0.0
+        self._sent_at = 0.0  # when the device sounds the buffer being filled
         self.latency = 0.0  # seconds from handing samples to the device to hearing them
         self._voice = voice_spans(timeline)
         self._voice_starts = [start for start, _ in self._voice]
-        self._saying: deque[NDArray[Any]] = deque()
+        self._saying: deque[NDArray[Any]] = deque()  # words to say, in order
         self._said = 0  # samples of _saying[0] played
         self._cue: NDArray[Any] | None = None
         self._cue_at = 0
@@ -160,8 +109,7 @@ class Feed:
             self._cond.notify_all()
 
     def say(self, samples: NDArray[Any]) -> None:
-        """Play int16 `samples` in the stream as soon as the session has faded out, then go
-        on as after a pause (paused: stay paused)."""
+        """Play int16 `samples` once the session has faded out, then go on as after a pause."""
         if len(samples):
             with self._cond:
                 self._saying.append(samples)
@@ -272,7 +220,7 @@ class Feed:
         rest of `out` is then silence)."""
         with self._cond:
             self._started = True
-            self._sent_at = time.monotonic() + self.latency  # when out[0] sounds
+            self._sent_at = time.monotonic() + self.latency
             filled = 0
             while filled < len(out):
                 self._apply()
@@ -303,8 +251,7 @@ class Feed:
         self._said += count
         self._log(at, at + count)
         if self._said >= len(words):
-            self._saying.popleft()
-            self._said = 0
+            _, self._said = self._saying.popleft(), 0
             if not self._saying:
                 self._mode = "silent"
         return count
@@ -323,8 +270,8 @@ class Feed:
 
     def _log(self, first: int, last: int) -> None:
         """Samples `first`..`last` of the buffer being filled are coach's voice."""
-        rate = self.timeline.sample_rate
-        self.voice.add(self._sent_at + first / rate, self._sent_at + last / rate)
+        at, rate = self._sent_at, self.timeline.sample_rate
+        self.voice.add(at + first / rate, at + last / rate)
 
     def _current(self) -> Block | None:
         """The block being played, waiting briefly for the mix; None if it is late."""

@@ -12,7 +12,7 @@ from coach import clipprep, sounds
 from coach.limiter import CEILING_DB, Limiter
 from coach.loudness import estimated_loudness
 from coach.mixer import SourceBank, mix_all, mix_blocks
-from coach.settings import SettingError, read_loudness
+from coach.readvalues import SettingError, read_loudness
 from coach.timeline import Event
 
 
