@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import select
 import shutil
 import socket
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import RATE, fake_speech
-from helpers import ROOT, device_env, paced_conf
+from helpers import FIXTURES, ROOT, device_env, paced_conf
 from jeepney import DBusAddress, MatchRule, MessageType, new_method_call
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
@@ -457,3 +458,122 @@ def test_stop_ends_the_session(live: Live, bus: str, client: DBusConnection) -> 
     report = live.finish(timeout=5)
     assert report["stopped"] and report["played"][0][1] < 10 * RATE
     wait_for(lambda: not owner(client, live.name), timeout=2)
+
+
+# ---------------------------------------------------------------------------------------
+# `coach play` as a user runs it: the real command, speech and device, on the private bus.
+
+TINY = FIXTURES / "cli" / "good.routine"  # "Tiny": one step of 12 s
+ANNOUNCED = re.compile(r"Playing (?P<title>.+) \((?P<minutes>\d+):(?P<seconds>\d\d)\)\. ")
+BYTES_PER_SECOND = 2 * RATE  # what the paced device takes: mono int16
+
+
+@dataclass
+class Play:
+    """`coach play` running in its own process; its stderr goes to a file."""
+
+    process: subprocess.Popen[bytes]
+    stderr: Path
+    capture: Path
+
+    def errors(self) -> str:
+        return self.stderr.read_text()
+
+    def wait(self, condition: Callable[[], Any], timeout: float = 60.0) -> None:
+        """Wait for `condition` while coach is still playing."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.process.poll() is None, f"coach ended early: {self.errors()}"
+            assert time.monotonic() < deadline, f"timed out; coach said: {self.errors()}"
+            time.sleep(0.02)
+
+    def announced(self) -> re.Match[str] | None:
+        return ANNOUNCED.search(self.errors())
+
+
+@pytest.fixture(scope="module")
+def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clip cache for these plays: the first synthesizes the speech, the next reads it."""
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture
+def coach_play(tmp_path: Path, bus: str, clip_cache: Path) -> Iterator[Callable[..., Play]]:
+    """Starts `coach play TINY OPTIONS` as a user would, its session bus the private one
+    and its device the paced capture; whatever still runs at the end is killed."""
+    plays: list[Play] = []
+
+    def start(*options: str) -> Play:
+        capture = tmp_path / "capture.raw"
+        env = device_env(capture, tmp_path / "opens.txt", paced_conf(tmp_path))
+        env.update(DBUS_SESSION_BUS_ADDRESS=bus, COACH_CACHE_DIR=str(clip_cache))
+        stderr = tmp_path / "stderr.txt"
+        with stderr.open("w") as errors:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "coach", "play", str(TINY), *options],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                env=env,
+                cwd=tmp_path,
+            )
+        plays.append(Play(process, stderr, capture))
+        return plays[-1]
+
+    yield start
+    for play in plays:
+        if play.process.poll() is None:
+            play.process.kill()
+        play.process.wait(5)
+
+
+def test_coach_play_serves_media_buttons(
+    coach_play: Callable[..., Play], bus: str, client: DBusConnection
+) -> None:
+    play = coach_play()
+    play.wait(lambda: owner(client, BUS_NAME))
+    play.wait(play.announced)  # sound flows
+    announced = play.announced()
+    assert announced is not None
+    length = 60 * int(announced["minutes"]) + int(announced["seconds"])
+    assert announced["title"] == "Tiny" and length == 12
+    assert metadata(client, BUS_NAME)["xesam:album"] == "Tiny"
+    assert get(client, BUS_NAME, "PlaybackStatus") == "Playing"
+
+    assert press(bus, BUS_NAME, f"{PLAYER}.Pause").returncode == 0
+    play.wait(lambda: get(client, BUS_NAME, "PlaybackStatus") == "Paused", timeout=3)
+    assert press(bus, BUS_NAME, f"{PLAYER}.Play").returncode == 0
+    play.wait(lambda: get(client, BUS_NAME, "PlaybackStatus") == "Playing", timeout=3)
+
+    assert press(bus, BUS_NAME, f"{PLAYER}.Stop").returncode == 0
+    assert play.process.wait(5) == 0, play.errors()
+    errors = play.errors()
+    assert errors.splitlines()[-1] == "Stopped.", errors
+    assert "Traceback" not in errors and "Media buttons" not in errors
+    # Stopped well before the end: the device got less than half of the routine.
+    assert play.capture.stat().st_size < BYTES_PER_SECOND * length / 2
+    assert not owner(client, BUS_NAME)
+
+
+def test_coach_play_without_media_keys_stays_off_the_bus(
+    coach_play: Callable[..., Play], client: DBusConnection
+) -> None:
+    changes = MatchRule(type="signal", interface="org.freedesktop.DBus", member="NameOwnerChanged")
+    client.send_and_get_reply(message_bus.AddMatch(changes), timeout=5)
+    with client.filter(changes, bufsize=1000) as owners:
+        play = coach_play("--no-media-keys")
+        seen: set[str] = set()
+        deadline = time.monotonic() + 60
+        while play.process.poll() is None:  # to the routine's end, 12 s of it playing
+            (names,) = client.send_and_get_reply(message_bus.ListNames(), timeout=5).body
+            seen.update(name for name in names if name.startswith(ROOT_INTERFACE))
+            assert time.monotonic() < deadline, f"timed out; coach said: {play.errors()}"
+            time.sleep(0.05)
+        # The name is never held, not even for a moment between two looks.
+        seen.update(str(message.body[0]) for message in owners)
+    seen = {name for name in seen if name.startswith(ROOT_INTERFACE)}
+    errors = play.errors()
+    assert play.process.returncode == 0, errors
+    assert play.announced() is not None and errors.splitlines()[-1] == "Done.", errors
+    assert seen == set()
+    assert "Media buttons" not in errors
