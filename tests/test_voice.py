@@ -38,9 +38,12 @@ def to_spot_rate(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def spoken(tmp_path_factory) -> dict[str, np.ndarray]:
+    return speak_commands(tmp_path_factory.mktemp("commands"))
+
+
+def speak_commands(folder: Path) -> dict[str, np.ndarray]:
     """Each command's words, spoken by coach's flite engine in its rms voice (of the voices
     installed, the one whose "coach" pocketsphinx hears best), at 16 kHz."""
-    folder = tmp_path_factory.mktemp("commands")
     engine = make_engine("flite")
     found = {}
     for phrase, name in commands.BY_PHRASE.items():
@@ -186,9 +189,12 @@ VOICE_PEAK = 16000  # the listener's words at the microphone: -6 dBFS peaks
 
 @pytest.fixture(scope="module")
 def voice_run(spoken, tmp_path_factory) -> dict:
+    return run_scenario(spoken, tmp_path_factory.mktemp("voice-run"))
+
+
+def run_scenario(spoken: dict[str, np.ndarray], folder: Path) -> dict:
     """The quiet routine played in real time on the paced ALSA device, listening to a
     microphone file: SCHEDULE's commands over the session's own sound as room echo."""
-    folder = tmp_path_factory.mktemp("voice-run")
     cache = folder / "cache"
     built = session.build(QUIET, cache_dir=cache)  # warm: the child builds at once
     mixed = mix_all(built.timeline, built.bank).astype(np.float64)
