@@ -113,7 +113,7 @@ class ClipCache:
         record[recipe] = {**(table if isinstance(table, dict) else {}), **lengths}
         with contextlib.suppress(OSError):
             self._sweep()
-            _clear_foreign(path)
+            clear_foreign(path)
             write_atomic(path, json.dumps(record, separators=(",", ":")).encode(), mode=0o644)
 
     def _lengths_record(self) -> dict[str, Any]:
@@ -211,7 +211,7 @@ class ClipCache:
     ) -> tuple[NDArray[Any], int]:
         """Put the complete clip `data` under `final`; return the clip that is there."""
         for _ in range(3):
-            _clear_foreign(final)  # not a clip of ours: never written through, never kept
+            clear_foreign(final)  # not a clip of ours: never written through, never kept
             try:
                 write_atomic(final, data, mode=_clip_mode(), exclusive=True)
                 return clip
@@ -254,7 +254,7 @@ def read_bounded(path: Path, limit: int) -> bytes | None:
     return data if len(data) <= limit else None
 
 
-def _clear_foreign(path: Path) -> None:
+def clear_foreign(path: Path) -> None:
     """Remove whatever is at `path` unless it is a regular file: a symbolic link (which
     writing would follow), a FIFO, a device, an empty directory."""
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -81,6 +84,22 @@ class FestivalEngine(ExternalEngine):
 
     def __init__(self, timeout: float = LIMIT_SECONDS) -> None:
         super().__init__(timeout)
+
+    def fingerprint(self) -> str | None:
+        """A stamp of festival's program and voices that changes when they do, read from the
+        files without starting festival (coach.enginememo); None when it is not installed."""
+        programs = [shutil.which("festival"), shutil.which("text2wave")]
+        if None in programs:
+            return None
+        files = [os.path.realpath(p) for p in programs if p is not None]
+        for directory in VOICE_DIRS:
+            files += sorted(glob.glob(f"{directory}/*/*"))
+        stamps = []
+        for path in files:
+            with contextlib.suppress(OSError):
+                found = os.stat(path)
+                stamps.append(f"{path} {found.st_size} {found.st_mtime_ns}")
+        return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
     def version(self) -> str:
         version, names = _festival_facts()

@@ -92,14 +92,16 @@ def build(
     `Session.notes`, and a length out of reach raises `coach.fitting.FitError`.
     """
     from coach import cache as cache_module
+    from coach.enginememo import RememberedEngine
     from coach.engines import make_engine
 
-    speaker = make_engine(engine)
+    directory = cache_dir or cache_module.default_cache_dir()
+    speaker = RememberedEngine(make_engine(engine), directory)  # no engine start when warm
     overrides = overrides or Overrides()
     if overrides.voice is not None:
         speaker.check_voice(overrides.voice)
     checked = load_checked(ref, {v.id for v in speaker.voices()})
-    clip_cache = cache_module.ClipCache(cache_dir or cache_module.default_cache_dir(), speaker)
+    clip_cache = cache_module.ClipCache(directory, speaker)
     renderer = _Renderer(overrides, clip_cache)
     routine = checked.routine
     built = renderer.build(routine, progress)
