@@ -76,19 +76,18 @@ def main() -> None:
 @main.command("list")
 @cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
 def list_routines(cache_dir: Path | None) -> None:
-    """List the built-in routines with their title and length."""
+    """List the built-in routines with their title and length.
+
+    Lengths come from the speech clips already made, without making any; a length marked
+    "~" is estimated, because some of its lines have not been spoken yet (play or export the
+    routine once to measure it).
+    """
     from coach import library, session
 
-    names = library.builtin_names()
-    rows = []
-    # The first run renders every routine's speech, which takes a few seconds.
-    with progress_bar("Measuring routines") as progress:
-        for done, name in enumerate(names, 1):
-            built = session.build(name, cache_dir=cache_dir)
-            rows.append((name, format_clock(built.timeline.duration), built.timeline.title))
-            progress(done, len(names))
-    for name, length, title in rows:
-        click.echo(f"{name:<22} {length:>6}  {title}")
+    for name in library.builtin_names():
+        found = session.measure(name, cache_dir)
+        length = ("" if found.exact else "~") + format_clock(found.seconds)
+        click.echo(f"{name:<22} {length:>6}  {found.title}")
 
 
 main.add_command(check)

@@ -51,6 +51,15 @@ class RememberedEngine:
     def __getattr__(self, name: str) -> Any:  # the engine's own extras (label, ...)
         return getattr(self.inner, name)
 
+    def facts_at_hand(self) -> bool:
+        """Whether version and voices come without starting the engine: remembered under its
+        fingerprint, or an engine that answers from its own library (no fingerprint)."""
+        fingerprint = getattr(self.inner, "fingerprint", None)
+        if not callable(fingerprint):
+            return True
+        stamp = fingerprint()
+        return stamp is not None and self._recall(stamp) is not None
+
     def _known(self) -> tuple[str, list[Voice]]:
         if self._facts is None:
             fingerprint = getattr(self.inner, "fingerprint", None)

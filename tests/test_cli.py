@@ -163,8 +163,28 @@ def test_list_shows_builtin_routines_with_title_and_length(cache):
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("wall-release"))
     assert "Wall ball release" in line
-    minutes = int(line.split()[1].split(":")[0])
-    assert 9 <= minutes <= 12
+    minutes = int(line.split()[1].lstrip("~").split(":")[0])
+    assert 10 <= minutes <= 13
+
+
+def test_list_without_clips_estimates_every_length_and_speaks_nothing(tmp_path):
+    result = coach("list", cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    lengths = [line.split()[1] for line in result.stdout.splitlines()]
+    assert len(lengths) == 7 and all(length.startswith("~") for length in lengths)
+    assert not (tmp_path / "cache").exists()  # not a clip made, not a file written
+
+
+def test_list_gives_the_exact_length_of_a_routine_already_spoken(tmp_path):
+    from coach import session
+    from coach.cli_session import format_clock
+
+    built = session.build("lower-back-ball", cache_dir=tmp_path / "cache")
+    result = coach("list", cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    assert rows["lower-back-ball"] == format_clock(built.timeline.duration)
+    assert rows["wall-release"].startswith("~")
 
 
 def test_voices_lists_ids_and_names():
