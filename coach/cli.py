@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -104,7 +103,9 @@ def show(routine: str, as_json: bool, **pacing: Any) -> None:
 
     built = build_session(routine, **pacing)
     if as_json:
-        click.echo(json.dumps(built.timeline.to_dict(), indent=2))
+        for chunk in built.timeline.json_chunks():  # streamed: a long session's events
+            click.echo(chunk, nl=False)
+        click.echo()
     else:
         click.echo(routine_header(built.routine.header, built.timeline))
         click.echo(timeline_table(built.timeline))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import heapq
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -97,6 +99,10 @@ class Timeline:
 
     def to_dict(self) -> dict[str, Any]:
         """The shape `coach show --json` prints."""
+        return {**self._head(), "events": [self._event_dict(e) for e in self.events]}
+
+    def _head(self) -> dict[str, Any]:
+        """`to_dict()` but its events."""
         return {
             "title": self.title,
             "duration": self.seconds(self.length),
@@ -109,8 +115,20 @@ class Timeline:
                 {"name": c.name, "start": self.seconds(c.start), "end": self.seconds(c.end)}
                 for c in self.file_chapters()
             ],
-            "events": [self._event_dict(e) for e in self.events],
         }
+
+    def json_chunks(self) -> Iterator[str]:
+        """`json.dumps(self.to_dict(), indent=2)`, a piece at a time: the events are written
+        one by one, so what `coach show --json` holds does not grow with them."""
+        text = json.dumps({**self._head(), "events": []}, indent=2)
+        if not self.events:
+            yield text
+            return
+        yield text[: text.rindex("[]")] + "["
+        for index, event in enumerate(self.events):
+            body = json.dumps(self._event_dict(event), indent=2).replace("\n", "\n    ")
+            yield ("\n    " if index == 0 else ",\n    ") + body
+        yield "\n  ]\n}"
 
     def file_chapters(self) -> list[Chapter]:
         """The chapters an exported file carries: contiguous from 0 to `length`.
