@@ -290,3 +290,14 @@ def listening_conf(directory: Path, infile: Path | None, speed: float = 1.0) -> 
     conf = directory / ("listening.conf" if infile is not None else "no-microphone.conf")
     conf.write_text(f"pcm.!default {{\n type asym\n playback.pcm {{{playback}}}\n{capture}}}\n")
     return conf
+
+
+def decode_pcm(path: Path, rate: int) -> np.ndarray:
+    """A sound file's audio as mono int16 at `rate`, decoded and resampled by ffmpeg."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1"]
+        + ["-ar", str(rate), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, "<i2").copy()

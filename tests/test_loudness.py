@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyloudnorm
 import pytest
-from helpers import run_coach
+from helpers import decode_pcm, run_coach
 
 from coach import library
 from coach.export import export
@@ -22,13 +22,7 @@ BUILT_INS = [name for name in library.builtin_names() if not name.startswith("_"
 
 def decode(path: Path) -> np.ndarray:
     """The file's audio as float64 at the session rate, mono, full scale 1."""
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1"]
-        + ["-ar", str(RATE), "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return np.frombuffer(raw, "<i2").astype(np.float64) / 32768.0
+    return decode_pcm(path, RATE).astype(np.float64) / 32768.0
 
 
 def ebur128(path: Path) -> dict[str, float]:

@@ -3,16 +3,13 @@ real player on ALSA's capture configuration, and a microphone served from a file
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, count_opens, device_env, listening_conf, run_coach
+from helpers import decode_pcm, device_env, listening_conf, play_captured, run_coach
 
 from coach import commands, session
 from coach.engines import make_engine
@@ -27,13 +24,7 @@ GOOD = str(Path(__file__).parent / "fixtures" / "cli" / "good.routine")
 
 def to_spot_rate(path: Path) -> np.ndarray:
     """A sound file as 16 kHz mono int16, resampled by ffmpeg."""
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1"]
-        + ["-ar", str(SPOT_RATE), "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return np.frombuffer(raw, "<i2").copy()
+    return decode_pcm(path, SPOT_RATE)
 
 
 @pytest.fixture(scope="module")
@@ -211,25 +202,12 @@ def run_scenario(spoken: dict[str, np.ndarray], folder: Path) -> dict:
         ends[name] = start + words(said)[1]  # the last word's end
     path = folder / "mic.raw"
     np.clip(mic, -32768, 32767).astype(np.int16).tofile(path)
-    job = folder / "job.pickle"
-    import pickle
-
-    job.write_bytes(pickle.dumps({"routine": QUIET, "cache": str(cache), "mic": str(path)}))
-    capture, opens = folder / "capture.raw", folder / "opens.txt"
-    env = device_env(capture, opens, listening_conf(folder, None))
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(job)],
-        env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=folder,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    job = {"routine": QUIET, "cache": str(cache), "mic": str(path)}
+    played = play_captured(folder, CHILD, job, listening_conf(folder, None))
+    report = played.report
     report["ends"] = ends
-    report["audio"] = np.frombuffer(capture.read_bytes(), "<i2")
-    report["opens"] = count_opens(opens)
+    report["audio"] = np.frombuffer(played.audio, "<i2")
+    report["opens"] = played.opens
     return report
 
 
