@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import shutil
 from pathlib import Path
 
-from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
 from coach.engine import (
     LIMIT_SECONDS,
     Voice,
-    check_engine_wav,
     excerpt,
     spoken_text,
     time_limit,
+    write_clip,
 )
 from coach.plan import SpeechLine
 
@@ -50,27 +48,17 @@ class ExternalEngine:
         from coach import synthesis
 
         text = spoken_text(line)
-        path = Path(path)
-        try:
-            fd, fresh = new_temp(path.parent, path.name)
-        except OSError as exc:
-            raise SpeechError(
-                f"cannot write speech clips to {path.parent}: {exc.strerror or exc}"
-            ) from exc
-        os.close(fd)
-        try:
-            argv, stdin = self.command(line, text, Path(os.path.abspath(fresh)))
+
+        def run(fresh: Path) -> None:
+            argv, stdin = self.command(line, text, fresh)
             try:
                 synthesis.run_command(argv, stdin, self.time_limit(text))
             except synthesis.WorkerFailed as exc:
                 raise SpeechError(
                     f"the {self.label} engine {exc.reason} saying {excerpt(text)!r}"
                 ) from None
-            check_engine_wav(fresh, text)
-            os.replace(fresh, path)
-        finally:
-            with contextlib.suppress(OSError):
-                fresh.unlink()
+
+        write_clip(path, text, run)
 
 
 def program_version(program: str) -> str:

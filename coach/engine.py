@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import numbers
+import os
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
 from coach.plan import SpeechLine
 
@@ -114,6 +118,28 @@ def check_engine_wav(path: Path, text: str) -> None:
         ) from exc
     if frames <= 0:
         raise SpeechError(f"the text-to-speech engine wrote an empty clip for {text!r}")
+
+
+def write_clip(path: Path, text: str, make: Callable[[Path], None]) -> None:
+    """Have `make` write the clip of `text` into a brand-new temporary file beside `path`,
+    check it, and rename it to `path`: a failed synthesis can never leave an older file
+    looking like its result, nor a torn one."""
+    path = Path(path)
+    try:
+        fd, fresh = new_temp(path.parent, path.name)
+    except OSError as exc:
+        raise SpeechError(
+            f"cannot write speech clips to {path.parent}: {exc.strerror or exc}"
+        ) from exc
+    os.close(fd)
+    try:
+        make(Path(os.path.abspath(fresh)))
+        check_engine_wav(fresh, text)
+        os.replace(fresh, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fresh.unlink()
+        raise
 
 
 def find_voice(voice: str, voices: list[Voice], engine: str = "") -> str:

@@ -1,4 +1,5 @@
-"""The festival adapter: text2wave per line, Debian's cmu_us_slt_arctic_hts voice by default."""
+"""The festival adapter: festival kept running per worker (coach.festival_server), Debian's
+cmu_us_slt_arctic_hts voice by default."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ import subprocess
 import threading
 from pathlib import Path
 
-from coach.command_engine import ExternalEngine
+from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
-from coach.engine import LIMIT_SECONDS, Voice, check_rate, find_voice
+from coach.engine import (
+    LIMIT_SECONDS,
+    Voice,
+    check_rate,
+    excerpt,
+    find_voice,
+    spoken_text,
+    time_limit,
+    write_clip,
+)
 from coach.plan import SpeechLine
 
 #: The clearest voice Debian packages (festvox-us-slt-hts): the default when installed.
@@ -71,8 +81,11 @@ def _festival_facts() -> tuple[str, list[str]]:
         return _facts
 
 
-class FestivalEngine(ExternalEngine):
-    """festival through `text2wave`, one process a line (about 0.5 s each for the HTS voice).
+class FestivalEngine:
+    """festival, kept running in each worker (coach.festival_server): a line costs its
+    synthesis (about 0.1-0.3 s for the HTS voice), not a festival start (0.25 s). Each line has
+    `timeout` seconds plus `LIMIT_PER_CHARACTER` a character; a festival that crashes or runs
+    past it fails that line only.
 
     Rate is words per minute like espeak-ng's (the HTS engine's speed, `-r`, for HTS voices;
     Duration_Stretch for the others). Pitch cannot be changed: festival's HTS engine ignores
@@ -83,7 +96,10 @@ class FestivalEngine(ExternalEngine):
     label = "festival"
 
     def __init__(self, timeout: float = LIMIT_SECONDS) -> None:
-        super().__init__(timeout)
+        self.timeout = timeout
+
+    def time_limit(self, text: str) -> float:
+        return time_limit(text, self.timeout)
 
     def fingerprint(self) -> str | None:
         """A stamp of festival's program and voices that changes when they do, read from the
@@ -116,21 +132,44 @@ class FestivalEngine(ExternalEngine):
     def check_voice(self, voice: str) -> None:
         find_voice(voice, self.voices(), self.name)
 
-    def command(self, line: SpeechLine, text: str, out: Path) -> tuple[list[str], bytes]:
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        """Write `line` as a WAV file at `path` (through `write_clip`), said by a festival
+        worker for the line's voice, from a text file beside it."""
+        from coach import synthesis
+        from coach.festival_server import FestivalKind
+
+        text = spoken_text(line)
         voice = find_voice(line.voice, self.voices(), self.name) if line.voice else None
         voice = voice or self.default_voice()
         speed = check_rate(line.rate) / NATURAL_WPM
-        argv = ["text2wave"]
-        if voice is not None:
-            argv += ["-eval", f"(voice_{voice})"]
-        argv += [
-            "-eval",
-            f"(Parameter.set 'Duration_Stretch {1 / speed:.4f})",
-            "-eval",
-            f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {speed:.4f}))))',
-            "-F",
-            str(OUTPUT_RATE),
-            "-o",
-            str(out),
-        ]
-        return argv, text.encode("utf-8")
+        limit = self.time_limit(text)
+        path = Path(path)
+
+        def say(fresh: Path) -> None:
+            try:
+                fd, textfile = new_temp(path.parent, f"{path.name}.txt")
+            except OSError as exc:
+                raise SpeechError(
+                    f"cannot write speech clips to {path.parent}: {exc.strerror or exc}"
+                ) from exc
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(text.encode("utf-8"))  # what text2wave read on its stdin
+                # Numbers written as text2wave was given them, so a clip is the same bytes.
+                message = {"op": "say", "textfile": os.path.abspath(textfile), "path": str(fresh)}
+                message.update(stretch=f"{1 / speed:.4f}", speed=f"{speed:.4f}")
+                message.update(rate=str(OUTPUT_RATE))
+                reply = synthesis.pool(FestivalKind(voice)).request(message, limit)
+            except synthesis.WorkerFailed as exc:
+                raise SpeechError(
+                    f"the festival engine {exc.reason} saying {excerpt(text)!r}"
+                ) from None
+            finally:
+                with contextlib.suppress(OSError):
+                    textfile.unlink()
+            if "error" in reply:
+                raise SpeechError(
+                    f"the festival engine failed saying {excerpt(text)!r}: {reply['error']}"
+                )
+
+        write_clip(path, text, say)

@@ -3,24 +3,21 @@ worker processes (coach.synthesis running coach.speech_worker), never in coach's
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from coach.atomic import new_temp
 from coach.diagnostics import SpeechError
 from coach.engine import (
     LIMIT_PER_CHARACTER,
     LIMIT_SECONDS,
     Voice,
-    check_engine_wav,
     check_rate,
     excerpt,
     find_voice,
     spoken_text,
+    write_clip,
 )
 from coach.plan import SpeechLine
 
@@ -111,34 +108,19 @@ class Pyttsx3Engine:
         return self.timeout + LIMIT_PER_CHARACTER * len(text)
 
     def synthesize(self, line: SpeechLine, path: Path) -> None:
-        """Write `line` as a WAV file at `path`, through a worker process.
-
-        The worker writes to a brand-new temporary file beside `path` (so a failed synthesis
-        cannot leave an older file looking like a result), which is checked and then renamed
-        to `path`.
-        """
+        """Write `line` as a WAV file at `path`, through a worker process (which writes a
+        brand-new temporary file beside `path`, checked and then renamed: `write_clip`)."""
         text = spoken_text(line)
         rate = check_rate(line.rate)
-        path = Path(path)
-        directory = path.parent
         voice = self.resolve_voice(line.voice)
-        try:
-            fd, fresh = new_temp(directory, path.name)
-        except OSError as exc:
-            raise SpeechError(
-                f"cannot write speech clips to {directory}: {exc.strerror or exc}"
-            ) from exc
-        os.close(fd)
-        try:
-            limit = self.time_limit(text)
+        limit = self.time_limit(text)
+
+        def say(fresh: Path) -> None:
             message: dict[str, Any] = {"op": "say", "text": text, "voice": voice, "rate": rate}
-            message.update(pitch=line.pitch, path=os.path.abspath(fresh), limit=limit)
+            message.update(pitch=line.pitch, path=str(fresh), limit=limit)
             self._request(message, text)
-            check_engine_wav(fresh, text)
-            os.replace(fresh, path)
-        finally:
-            with contextlib.suppress(OSError):
-                fresh.unlink()
+
+        write_clip(path, text, say)
 
     def _request(self, message: dict[str, Any], text: str) -> dict[str, Any]:
         from coach import synthesis

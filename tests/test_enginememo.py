@@ -46,7 +46,8 @@ def export(env: dict[str, str], tmp_path: Path, name: str = "out.mp3"):
 def test_a_warm_export_starts_no_festival(logged_festival, tmp_path) -> None:
     env, log = logged_festival
     export(env, tmp_path, "first.mp3")
-    assert "festival" in starts(log) and "text2wave" in starts(log)  # cold: asked and spoke
+    # cold: festival asked once, then kept running to speak (a worker per core at most)
+    assert starts(log).count("festival") >= 2 and "text2wave" not in starts(log)
     log.unlink()
     export(env, tmp_path, "second.mp3")
     assert starts(log) == []
