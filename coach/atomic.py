@@ -34,6 +34,9 @@ _TEMP_EXTRA = len(".." + "0" * 12 + TEMP_SUFFIX)
 # link(2) fails with these where the file system has no hard links (FAT, some FUSE mounts).
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 _umask_lock = threading.Lock()
+# Opening a FIFO without it does not return until a writer comes; for a regular file it
+# changes nothing.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
 def temp_name(name: str) -> str:
@@ -209,3 +212,42 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_bounded(path: Path, limit: int) -> bytes | None:
+    """The contents of the regular file at `path`, or None if it is anything else (a FIFO,
+    a device, a directory, a socket, a symbolic link to one of those) or larger than `limit`
+    bytes: what the file is, is known before a byte is read, and no read waits or runs on.
+
+    FileNotFoundError and PermissionError propagate; other errors mean None.
+    """
+    try:
+        if not (stat.S_ISREG(mode := os.lstat(path).st_mode) or stat.S_ISLNK(mode)):
+            return None
+        fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_CLOEXEC", 0))
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError:  # a loop of links, a socket, ...
+        return None
+    with os.fdopen(fd, "rb") as f:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_size > limit:
+            return None
+        data = f.read(limit + 1)  # the file may have grown since fstat
+    return data if len(data) <= limit else None
+
+
+def clear_foreign(path: Path) -> None:
+    """Remove whatever is at `path` unless it is a regular file: a symbolic link (which
+    writing would follow), a FIFO, a device, an empty directory."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISREG(mode):
+        return
+    with contextlib.suppress(OSError):
+        if stat.S_ISDIR(mode):
+            os.rmdir(path)
+        else:
+            os.unlink(path)

@@ -7,7 +7,6 @@ import errno
 import hashlib
 import json
 import os
-import stat
 import sys
 import threading
 from collections.abc import Mapping
@@ -16,7 +15,15 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from coach.atomic import NotAFileError, current_umask, new_temp, remove_stale, write_atomic
+from coach.atomic import (
+    NotAFileError,
+    clear_foreign,
+    current_umask,
+    new_temp,
+    read_bounded,
+    remove_stale,
+    write_atomic,
+)
 from coach.clipformat import CacheError, decode_clip, encode_clip, read_engine_wav
 from coach.diagnostics import SpeechError
 from coach.engine import SpeechEngine
@@ -39,9 +46,6 @@ LENGTHS_FILE = "lengths.json"
 CLIP_MAX_BYTES = 32 * 1024 * 1024
 #: lengths.json holds about 90 bytes a clip: this is some 180,000 clips.
 LENGTHS_MAX_BYTES = 16 * 1024 * 1024
-# Opening a FIFO without it does not return until a writer comes; for a regular file it
-# changes nothing.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 # Hard links unsupported here: publish by rename instead of link.
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
 
@@ -229,45 +233,6 @@ class ClipCache:
                 write_atomic(final, data, mode=_clip_mode())  # no hard links here
                 return clip
         return clip  # something keeps its place (a directory): the session has its clip
-
-
-def read_bounded(path: Path, limit: int) -> bytes | None:
-    """The contents of the regular file at `path`, or None if it is anything else (a FIFO,
-    a device, a directory, a socket, a symbolic link to one of those) or larger than `limit`
-    bytes: what the file is, is known before a byte is read, and no read waits or runs on.
-
-    FileNotFoundError and PermissionError propagate; other errors mean None.
-    """
-    try:
-        if not (stat.S_ISREG(mode := os.lstat(path).st_mode) or stat.S_ISLNK(mode)):
-            return None
-        fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_CLOEXEC", 0))
-    except (FileNotFoundError, PermissionError):
-        raise
-    except OSError:  # a loop of links, a socket, ...
-        return None
-    with os.fdopen(fd, "rb") as f:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or found.st_size > limit:
-            return None
-        data = f.read(limit + 1)  # the file may have grown since fstat
-    return data if len(data) <= limit else None
-
-
-def clear_foreign(path: Path) -> None:
-    """Remove whatever is at `path` unless it is a regular file: a symbolic link (which
-    writing would follow), a FIFO, a device, an empty directory."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return
-    if stat.S_ISREG(mode):
-        return
-    with contextlib.suppress(OSError):
-        if stat.S_ISDIR(mode):
-            os.rmdir(path)
-        else:
-            os.unlink(path)
 
 
 def read_clip(path: Path, key: str) -> tuple[NDArray[Any], int] | None:

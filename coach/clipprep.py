@@ -47,6 +47,39 @@ PRE_EMPHASIS = 0.0  # x[n] - PRE_EMPHASIS x[n-1] before measuring (0: off)
 VOICED_RANGE_DB = 30.0
 
 
+def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArray[Any]:
+    """Linear-interpolation resampling of int16 samples (deterministic, numpy only)."""
+    if source_rate == target_rate or len(samples) == 0:
+        return samples
+    length = max(1, round(len(samples) * target_rate / source_rate))
+    positions = np.arange(length, dtype=np.float64) * (source_rate / target_rate)
+    values = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples)
+    resampled: NDArray[Any] = np.clip(np.round(values), -32768, 32767).astype(np.int16)
+    return resampled
+
+
+def recipe() -> str:
+    """What a session-ready clip depends on besides the stored clip, to name it where it is
+    kept (coach.derived): this module's code and the limiter's, and numpy's version."""
+    global _recipe
+    if _recipe is None:
+        import contextlib
+        import hashlib
+        from pathlib import Path
+
+        from coach import limiter
+
+        code = b""
+        for module in (__file__, limiter.__file__):
+            with contextlib.suppress(OSError):  # code not in files: numpy's version says it
+                code += Path(module).read_bytes()
+        _recipe = f"clips {hashlib.sha256(code).hexdigest()[:16]}, numpy {np.__version__}"
+    return _recipe
+
+
+_recipe: str | None = None
+
+
 def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     """A clip ready for the mix, from an engine's int16 mono samples at `sample_rate`.
 
@@ -77,6 +110,16 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     out = np.zeros(len(voice) + 2 * pad, dtype=np.int16)
     out[pad : pad + len(voice)] = np.clip(np.rint(voice * 32768.0), -32768, 32767)
     return out
+
+
+def ready_for_mix(clip: NDArray[Any], sample_rate: int) -> NDArray[Any]:
+    """A prepared clip (`prepare_clip`) as the mix plays it: brought to level once more, as
+    the mixer's source bank does with any clip it is given (`level_speech`, which the
+    loudness figures of coach.loudness were measured with), kept as int16 so that it is
+    stored ready and the bank takes it as it is."""
+    levelled = level_speech(np.asarray(clip, dtype=np.float64) / 32768.0, sample_rate)
+    ready: NDArray[Any] = np.clip(np.rint(levelled * 32768.0), -32768, 32767).astype(np.int16)
+    return ready
 
 
 def level_speech(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:

@@ -15,8 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from coach.atomic import write_atomic
-from coach.cache import clear_foreign, read_bounded
+from coach.atomic import clear_foreign, read_bounded, write_atomic
 from coach.engine import SpeechEngine, Voice, find_voice
 from coach.plan import SpeechLine
 

@@ -37,7 +37,16 @@ from coach.texts import fewest_letters, letters, substitute
 
 SECONDS_PER_LETTER_AT_1_WPM = 6.0  # seconds per letter = this / rate
 # Lengths of the built-in sounds as coach/sounds.py makes them (a test ties them together).
-BUILTIN_SOUND_SECONDS = {"chime": 1.5, "bell": 3.0, "tick": 0.008}
+#: How long each built-in sound lasts: coach.sounds makes them this long, and lengths are
+#: known from here without making them.
+BUILTIN_SOUND_SECONDS = {
+    "click": 0.2, "click-accent": 0.2, "chime": 1.5, "bell": 3.0, "tick": 0.008,
+}  # fmt: skip
+
+
+def builtin_sound_length(name: str, sample_rate: int) -> int:
+    """Samples the built-in sound `name` lasts at `sample_rate` (KeyError for another name)."""
+    return max(1, int(round(BUILTIN_SOUND_SECONDS[name] * sample_rate)))
 CLOSING_EVENTS = 1  # the bell that ends every session
 
 Size = tuple[int, float]  # (events, seconds)

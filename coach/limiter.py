@@ -70,10 +70,11 @@ class Limiter:
         first_chunk = origin // CHUNK
         count = len(mix) // CHUNK
         chunks = np.asarray(mix[: count * CHUNK], dtype=np.float32).reshape(count, CHUNK)
-        peaks = np.max(np.abs(chunks), axis=1).astype(np.float64)
+        peaks = np.maximum(chunks.max(axis=1), -chunks.min(axis=1)).astype(np.float64)
         close = np.nonzero(peaks > self._check)[0]
-        if len(close):
-            peaks[close] = np.maximum(peaks[close], self._true_peaks(mix, close))
+        if not len(close):  # nothing comes near the ceiling: the mix is left as it is
+            return np.array(mix[lo - origin : hi - origin], dtype=np.float32)
+        peaks[close] = np.maximum(peaks[close], self._true_peaks(mix, close))
         with np.errstate(divide="ignore"):
             need = self.ceiling_db - 20 * np.log10(np.maximum(peaks, 1e-12))
         need = np.clip(need, -MAX_REDUCTION_DB, 0.0)
@@ -85,10 +86,19 @@ class Limiter:
         ahead = held + self.attack * index
         ahead = np.minimum.accumulate(ahead[::-1])[::-1] - self.attack * index
         gain_db = np.minimum(np.minimum(after, ahead), 0.0)
-        centres = (index + 0.5) * CHUNK - 0.5
-        positions = np.arange(lo, hi, dtype=np.float64)
-        gains = np.interp(positions, centres, 10 ** (gain_db / 20))
-        out: NDArray[Any] = (mix[lo - origin : hi - origin] * gains).astype(np.float32)
+        # The chunks that cover lo..hi, as whole chunks; only those with a reduction at
+        # their own centre or a neighbour's have a gain other than 1 anywhere in them.
+        first, last = lo // CHUNK - first_chunk, (hi - 1) // CHUNK - first_chunk + 1
+        reduced = gain_db < 0.0
+        near = reduced.copy()
+        near[1:] |= reduced[:-1]
+        near[:-1] |= reduced[1:]
+        rows = np.nonzero(near[first:last])[0]
+        whole = np.array(mix[first * CHUNK : last * CHUNK], dtype=np.float32)
+        if len(rows):
+            chunks_out = whole.reshape(-1, CHUNK)
+            chunks_out[rows] *= _between_centres(10 ** (gain_db / 20), rows + first)
+        out: NDArray[Any] = whole[lo - origin - first * CHUNK : hi - origin - first * CHUNK]
         return out
 
     def _true_peaks(self, mix: NDArray[Any], chunks: NDArray[Any]) -> NDArray[Any]:
@@ -103,6 +113,25 @@ class Limiter:
         between = windows @ self._taps  # (chunks, CHUNK, 3)
         found: NDArray[Any] = np.max(np.abs(between), axis=(1, 2))
         return found
+
+
+# Where each sample of a chunk lies between the centre of the chunk before and its own (the
+# first half), or between its own and the next one's (the second half), as a fraction.
+_FIRST_HALF = (np.arange(CHUNK // 2) + CHUNK / 2 + 0.5) / CHUNK
+_SECOND_HALF = (np.arange(CHUNK // 2, CHUNK) - CHUNK / 2 + 0.5) / CHUNK
+
+
+def _between_centres(chunk_gains: NDArray[Any], which: NDArray[Any]) -> NDArray[Any]:
+    """(len(which), CHUNK) float32 gains for the samples of chunks `which`: straight lines
+    between the chunks' centres, level before the first and after the last centre."""
+    count = len(chunk_gains)
+    own = chunk_gains[which]
+    before = chunk_gains[np.maximum(which - 1, 0)]
+    after = chunk_gains[np.minimum(which + 1, count - 1)]
+    gains = np.empty((len(which), CHUNK), dtype=np.float32)
+    gains[:, : CHUNK // 2] = before[:, None] + (own - before)[:, None] * _FIRST_HALF
+    gains[:, CHUNK // 2 :] = own[:, None] + (after - own)[:, None] * _SECOND_HALF
+    return gains
 
 
 def _interpolation_taps() -> NDArray[Any]:

@@ -7,8 +7,10 @@ true peaks under -4 dBTP (coach.limiter)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,12 +22,28 @@ from coach.timeline import Event, Timeline
 DEFAULT_BLOCK_SIZE = 16384
 
 
+#: Speech clips kept ready between uses, in bytes of float32: every clip of an ordinary
+#: routine fits, and a routine with thousands of lines still mixes in bounded memory.
+SPEECH_KEEP_BYTES = 16 * 1024 * 1024
+#: Hisses kept whole between uses, in bytes; one longer than a quarter of it is always made
+#: a part at a time.
+HISS_KEEP_BYTES = 8 * 1024 * 1024
+
+#: Keeps what is made under a name, so that it is made once (coach.derived.remembered with
+#: the session's cache directory): name, how to make it -> the samples.
+Keeper = Callable[[str, Callable[[], NDArray[Any]]], NDArray[Any]]
+
+
 class SourceBank:
     """The audio every event refers to, as float32 samples at the session rate.
 
-    `speech` maps clip keys to int16 clips, `files` maps sound file names (as they appear
-    in `Event.source`) to float32 samples. Built-in sounds and hisses are synthesized on
-    first use and kept; every array handed out is read-only.
+    `speech` maps clip keys to int16 clips (read from it on each first use: a mapping that
+    loads lazily keeps memory flat), `files` maps sound file names (as they appear in
+    `Event.source`) to float32 samples. Speech is brought to one voiced level unless
+    `levelled_speech` says the clips already are (coach.clipprep.prepare_clip made them).
+    Built-in sounds are made on first use, through `keep` when given (so that they are made
+    once and for all); a hiss is read from a looping bed a part at a time. The speech clips
+    last used are kept (up to SPEECH_KEEP_BYTES); every array handed out is read-only.
     """
 
     def __init__(
@@ -33,16 +51,22 @@ class SourceBank:
         sample_rate: int,
         speech: Mapping[str, NDArray[Any]] | None = None,
         files: Mapping[str, NDArray[Any]] | None = None,
+        *,
+        levelled_speech: bool = False,
+        keep: Keeper | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.speech: Mapping[str, NDArray[Any]] = speech if speech is not None else {}
         self.files: Mapping[str, NDArray[Any]] = files if files is not None else {}
-        self._speech_float: dict[str, NDArray[Any]] = {}
-        self._builtin: dict[str, NDArray[Any]] = {}
-        self._hiss: dict[int, NDArray[Any]] = {}
+        self.levelled_speech = levelled_speech
+        self._keep = keep
+        self._recent: OrderedDict[tuple[bool, str], NDArray[Any]] = OrderedDict()
+        self._recent_bytes = 0
+        self._made: dict[str, NDArray[Any]] = {}  # built-in sounds and the hiss bed
+        self._hisses: dict[int, NDArray[Any]] = {}  # by length, the short ones
+        self._hiss_bytes = 0
         self._files_float: dict[str, NDArray[Any]] = {}
         self._powers: dict[tuple[str, int], float] = {}
-        self._levelled: dict[str, NDArray[Any]] = {}
         self._gain: tuple[tuple[int, int, int, int, float], float] | None = None
         self.limiter = Limiter(sample_rate)
 
@@ -52,12 +76,14 @@ class SourceBank:
         `samples` gives it."""
         if event.kind != "speech":
             return self.samples(event)
-        found = self._levelled.get(event.source)
-        if found is None:
-            raw = self._speech_clip(event.source)
-            found = _frozen(clipprep.level_speech(raw, self.sample_rate))
-            self._levelled[event.source] = found
-        return found
+        return self._speech(event.source, levelled=True)
+
+    def reader(self, event: Event, level: bool = True) -> Samples:
+        """What `event` plays (`levelled`, or `samples` when not `level`), as something to
+        slice: a hiss is made a slice at a time, everything else is an array."""
+        if event.kind == "hiss" or event.source == "hiss":
+            return self._hiss(event.length)
+        return self.levelled(event) if level else self.samples(event)
 
     def session_gain(self, timeline: Timeline) -> float:
         """The gain that brings `timeline`'s mix to its loudness target (its `loudness`, in
@@ -78,8 +104,13 @@ class SourceBank:
         key = (event.source if event.kind != "hiss" else "hiss", event.length)
         found = self._powers.get(key)
         if found is None:
-            samples = self.samples(event)[: event.length]
-            plain = float(np.mean(np.square(samples, dtype=np.float64))) if len(samples) else 0.0
+            source = self.reader(event, level=False)
+            length = min(event.length, len(source))
+            total = 0.0
+            for lo in range(0, length, 1 << 20):  # a long hiss a part at a time
+                part = source[lo : min(length, lo + (1 << 20))]
+                total += float(np.sum(np.square(part, dtype=np.float64)))
+            plain = total / length if length else 0.0
             found = self._powers[key] = plain * sounds.K_FACTORS.get(key[0], 1.0)
         return found
 
@@ -87,34 +118,60 @@ class SourceBank:
         """The float32 samples `event` plays (before its gain; may be longer or shorter)."""
         source = event.source
         if event.kind == "speech":
-            return self._speech_clip(source)
+            return self._speech(source, levelled=False)
         if event.kind == "hiss" or source == "hiss":
-            return self._hiss_of(event.length)
+            return self._hiss(event.length)[:]
         if source in self.files:
             return self._file(source)
         if source in sounds.BUILTIN_SOUNDS:
-            found = self._builtin.get(source)
-            if found is None:
-                found = _frozen(sounds.builtin_sound(source, self.sample_rate))
-                self._builtin[source] = found
-            return found
+            return self._made_once(source, partial(sounds.builtin_sound, source))
         raise KeyError(f"no audio for {event.kind} event source {source!r}")
 
-    def _speech_clip(self, key: str) -> NDArray[Any]:
-        found = self._speech_float.get(key)
-        if found is None:
-            if key not in self.speech:
-                raise KeyError(f"no speech clip with key {key!r}")
-            clip = np.asarray(self.speech[key])
-            found = _frozen(clip.astype(np.float32) / np.float32(32768.0))
-            self._speech_float[key] = found
+    def _speech(self, key: str, levelled: bool) -> NDArray[Any]:
+        wanted = (levelled and not self.levelled_speech, key)
+        found = self._recent.get(wanted)
+        if found is not None:
+            self._recent.move_to_end(wanted)
+            return found
+        if key not in self.speech:
+            raise KeyError(f"no speech clip with key {key!r}")
+        found = np.asarray(self.speech[key]).astype(np.float32) / np.float32(32768.0)
+        if wanted[0]:
+            found = clipprep.level_speech(found, self.sample_rate)
+        found = _frozen(found)
+        self._recent[wanted] = found
+        self._recent_bytes += found.nbytes
+        while self._recent_bytes > SPEECH_KEEP_BYTES and len(self._recent) > 1:
+            _, dropped = self._recent.popitem(last=False)
+            self._recent_bytes -= dropped.nbytes
         return found
 
-    def _hiss_of(self, length: int) -> NDArray[Any]:
-        found = self._hiss.get(length)
+    def _hiss(self, length: int) -> Samples:
+        """A hiss `length` samples long: kept whole if short (the breaths of a routine share
+        a few lengths), else made a part at a time as the mix reads it."""
+        found = self._hisses.get(length)
+        if found is not None:
+            return found
+        reader = _HissReader(self._made_once("hiss bed", sounds.hiss_bed), length)
+        if length * 4 > HISS_KEEP_BYTES // 4:
+            return reader
+        self._hisses[length] = found = _frozen(reader[:])
+        self._hiss_bytes += found.nbytes
+        while self._hiss_bytes > HISS_KEEP_BYTES:
+            self._hiss_bytes -= self._hisses.pop(next(iter(self._hisses))).nbytes
+        return found
+
+    def _made_once(self, name: str, make: Callable[[int], NDArray[Any]]) -> NDArray[Any]:
+        found = self._made.get(name)
         if found is None:
-            found = _frozen(sounds.hiss(self.sample_rate, length))
-            self._hiss[length] = found
+            rate = self.sample_rate
+
+            def made() -> NDArray[Any]:
+                return _frozen(make(rate))
+
+            label = f"{name} at {rate} Hz, {sounds.recipe()}"
+            found = self._keep(label, made) if self._keep is not None else made()
+            self._made[name] = found = _frozen(found)
         return found
 
     def _file(self, name: str) -> NDArray[Any]:
@@ -123,6 +180,29 @@ class SourceBank:
             found = _frozen(np.asarray(self.files[name], dtype=np.float32).reshape(-1))
             self._files_float[name] = found
         return found
+
+
+class Samples(Protocol):
+    """Audio to read a slice at a time (an array, or a hiss made as it is read)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, where: slice) -> NDArray[Any]: ...
+
+
+class _HissReader:
+    """A hiss `length` samples long, made a slice at a time from its looping bed."""
+
+    def __init__(self, bed: NDArray[Any], length: int) -> None:
+        self.bed = bed
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, where: slice) -> NDArray[Any]:
+        lo, hi, _ = where.indices(self.length)
+        return sounds.hiss_part(self.bed, self.length, lo, hi)
 
 
 def mix_blocks(
@@ -190,7 +270,7 @@ class _Summer:
             key=lambda e: e.start,
         )
         self.upcoming = 0
-        self.active: list[tuple[Event, NDArray[Any], int, float]] = []  # + stop, gain
+        self.active: list[tuple[Event, Samples, int, float]] = []  # + stop, gain
 
     def take(self, count: int) -> NDArray[Any]:
         block_start = self.position
@@ -200,12 +280,12 @@ class _Summer:
         while self.upcoming < len(events) and events[self.upcoming].start < block_end:
             event = events[self.upcoming]
             self.upcoming += 1
-            source = self.bank.levelled(event) if self.level else self.bank.samples(event)
+            source = self.bank.reader(event, self.level)
             stop = event.start + min(event.length, len(source))
             if stop > block_start and event.gain != 0:
                 self.active.append((event, source, stop, event.gain))
         buffer = np.zeros(count, dtype=np.float32)
-        still: list[tuple[Event, NDArray[Any], int, float]] = []
+        still: list[tuple[Event, Samples, int, float]] = []
         for item in self.active:
             event, source, stop, gain = item
             lo = max(event.start, block_start)

@@ -22,7 +22,7 @@ class SpeechLine:
     pitch: int | None = None  # 0..100; None is the engine's default (espeak-ng: 50)
 
 
-@dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x
+@dataclass(slots=True)  # not frozen: a long session makes thousands; frozen ones cost 3x
 class Overlay:
     """Something that sounds `at` seconds into its segment without taking time of its own."""
 

@@ -153,16 +153,11 @@ class _Renderer:
     """Compiles, speaks and lays out routines, keeping every clip and sound it has loaded."""
 
     def __init__(self, overrides: Overrides, clip_cache: ClipCache) -> None:
-        from coach import sounds
-
         self.overrides = overrides
         self.cache = clip_cache
         self.clips: dict[SpeechLine, Clip] = {}
         self.files: dict[str, NDArray[Any]] = {}  # sound file path -> float32 samples
-        self.sound_lengths = {
-            name: len(sounds.builtin_sound(name, SAMPLE_RATE))
-            for name in ("click", "click-accent", "chime", "bell", "tick")
-        }
+        self.sound_lengths = builtin_lengths()
 
     def build(self, routine: nodes.Routine, progress: Progress | None = None) -> _Built:
         # A long routine makes tens of thousands of small objects that all live on: the
@@ -221,12 +216,23 @@ class _Renderer:
         return speak
 
     def bank(self, built: _Built) -> SourceBank:
+        from functools import partial
+
+        from coach import derived
         from coach.mixer import SourceBank
         from coach.speech import ClipSamples
 
         speech = ClipSamples(self.clips[line] for line in built.infos)
         files = {name: self.files[name] for name in built.plan.sound_names() if name in self.files}
-        return SourceBank(SAMPLE_RATE, speech=speech, files=files)
+        keep = partial(derived.remembered, self.cache.directory)  # built-in sounds made once
+        return SourceBank(SAMPLE_RATE, speech, files, levelled_speech=True, keep=keep)
+
+
+def builtin_lengths() -> dict[str, int]:
+    """The length of every built-in sound at the session rate, known without making any."""
+    from coach.expansion import BUILTIN_SOUND_SECONDS, builtin_sound_length
+
+    return {name: builtin_sound_length(name, SAMPLE_RATE) for name in BUILTIN_SOUND_SECONDS}
 
 
 def first_position(plan: Plan, line: SpeechLine) -> Position | None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from coach.expansion import BUILTIN_SOUND_SECONDS, builtin_sound_length
 
 BUILTIN_SOUNDS = ("click", "click-accent", "chime", "bell", "tick")
 
 # Peak levels, leaving headroom for speech (which peaks near full scale) plus a cue on top.
 CLICK_PEAK = 0.36
 ACCENT_PEAK = 0.45
-CLICK_SECONDS = 0.2
 CLICK_RING = 0.06  # decay time constant of the click's main mode, in seconds
 CLICK_PITCHES = (1300.0, 1800.0)  # Hz: plain, accented
 CHIME_PEAK = 0.18
@@ -22,6 +25,7 @@ TICK_PEAK = 0.3
 HISS_RMS = 0.05  # at its highest, about -26 dBFS: clearly audible, well under speech
 AIRFLOW_SHARE = 0.7  # of the hiss's amplitude, the rest is the "s"
 HISS_PEAK_AT = 0.35  # where in the breath out the hiss is loudest
+HISS_BED_SECONDS = 10.0  # the noise a hiss loops through: no repeat is heard in a breath
 
 #: K-weighted over plain mean square of each sound at 22050 Hz (BS.1770's K-weighting, as
 #: pyloudnorm applies it; coach.loudness uses them to foresee a session's loudness).
@@ -39,7 +43,7 @@ def click(sample_rate: int, accent: bool = False) -> NDArray[Any]:
     """A woodblock-like metronome "tock" (~0.15 s, most of it in the first 50 ms); the accent
     is higher and louder. It rings long enough to be heard as a beat between spoken lines,
     not only as a tick."""
-    length = _samples(CLICK_SECONDS, sample_rate)
+    length = builtin_sound_length("click", sample_rate)
     t = _time(length, sample_rate)
     base = CLICK_PITCHES[accent]
     # A woodblock rings in a few inharmonic modes that die away within tens of milliseconds.
@@ -55,7 +59,7 @@ def click(sample_rate: int, accent: bool = False) -> NDArray[Any]:
 
 def chime(sample_rate: int) -> NDArray[Any]:
     """A soft two-note step-start chime (~1.5 s), gentle enough to sound over speech."""
-    length = _samples(1.5, sample_rate)
+    length = builtin_sound_length("chime", sample_rate)
     t = _time(length, sample_rate)
     out = np.zeros(length)
     soft_bell = [(1.0, 1.0, 0.45), (2.0, 0.18, 0.25), (3.0, 0.05, 0.15)]
@@ -70,7 +74,7 @@ def chime(sample_rate: int) -> NDArray[Any]:
 
 def bell(sample_rate: int) -> NDArray[Any]:
     """The end-of-session bell (~3 s): a struck bell with a hum and inharmonic partials."""
-    length = _samples(3.0, sample_rate)
+    length = builtin_sound_length("bell", sample_rate)
     t = _time(length, sample_rate)
     # (ratio to the strike tone, amplitude, decay time constant in seconds)
     partials = [
@@ -93,7 +97,7 @@ def bell(sample_rate: int) -> NDArray[Any]:
 
 def tick(sample_rate: int) -> NDArray[Any]:
     """A very short high tick (~8 ms)."""
-    length = _samples(0.008, sample_rate)
+    length = builtin_sound_length("tick", sample_rate)
     t = _time(length, sample_rate)
     out = _partials(t, 2600.0, [(1.0, 1.0, 0.0015), (1.9, 0.4, 0.001)], sample_rate)
     out *= _attack(length, _samples(0.0003, sample_rate))
@@ -117,24 +121,66 @@ def confirmation(sample_rate: int) -> NDArray[Any]:
     return _normalized(out, CONFIRMATION_PEAK)
 
 
-def hiss(sample_rate: int, length: int) -> NDArray[Any]:
+def hiss(sample_rate: int, length: int, bed: NDArray[Any] | None = None) -> NDArray[Any]:
     """The sound of a breath out, exactly `length` samples: an airflow (broadband noise,
     low-passed, like air through the mouth) with a softer "s" (3.8-8.5 kHz noise) on top,
-    under a gentle rise and fall that peaks about a third of the way in."""
-    if length <= 0:
-        return np.zeros(0, dtype=np.float32)
+    under a gentle rise and fall that peaks about a third of the way in. `bed` is
+    `hiss_bed(sample_rate)`, when the caller keeps one."""
+    return hiss_part(bed if bed is not None else hiss_bed(sample_rate), length, 0, length)
+
+
+def hiss_bed(sample_rate: int) -> NDArray[Any]:
+    """HISS_BED_SECONDS of the hiss's noise at HISS_RMS, without its rise and fall: it loops
+    without a seam (filtered in a circle), so a hiss of any length is read from it a part
+    at a time (`hiss_part`) and never has to be made whole."""
+    length = _samples(HISS_BED_SECONDS, sample_rate)
     nyquist = sample_rate / 2
-    noise = np.random.RandomState(_HISS_SEED).standard_normal((2, length + 126))
+    noise = np.random.RandomState(_HISS_SEED).standard_normal((2, length))
     air_taps = _bandpass(min(120.0, 0.05 * nyquist), min(1800.0, 0.5 * nyquist), sample_rate, 127)
-    air = _unit_rms(np.convolve(noise[0], air_taps, mode="valid"))  # exactly `length` samples
     low, high = min(3800.0, 0.35 * nyquist), min(8500.0, 0.85 * nyquist)
-    ess = _unit_rms(np.convolve(noise[1], _bandpass(low, high, sample_rate, 127), mode="valid"))
+    ess_taps = _bandpass(low, high, sample_rate, 127)
+    air = _unit_rms(_circular(noise[0], air_taps))
+    ess = _unit_rms(_circular(noise[1], ess_taps))
     out = AIRFLOW_SHARE * air + (1.0 - AIRFLOW_SHARE) * ess
     out *= HISS_RMS / max(float(np.sqrt(np.mean(out * out))), 1e-12)
+    return out.astype(np.float32)
+
+
+def hiss_part(bed: NDArray[Any], length: int, lo: int, hi: int) -> NDArray[Any]:
+    """Samples `lo`..`hi` of a hiss `length` samples long, read from `bed` (`hiss_bed`)."""
+    lo, hi = max(0, lo), min(hi, length)
+    if hi <= lo:
+        return np.zeros(0, dtype=np.float32)
+    n = np.arange(lo, hi)
     # Rise and fall: sin(pi * x**p), zero at both ends, highest where x**p = 1/2.
-    x = (np.arange(length) + 0.5) / length
-    out *= np.sin(np.pi * x ** (np.log(0.5) / np.log(HISS_PEAK_AT)))
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    x = (n + 0.5) / length
+    shape = np.sin(np.pi * x ** (np.log(0.5) / np.log(HISS_PEAK_AT)))
+    out: NDArray[Any] = np.clip(bed[n % len(bed)] * shape, -1.0, 1.0).astype(np.float32)
+    return out
+
+
+def _circular(signal: NDArray[Any], taps: NDArray[Any]) -> NDArray[Any]:
+    """`signal` filtered by `taps` as if it repeated forever: as long as `signal`."""
+    wrapped = np.concatenate([signal[-(len(taps) - 1) :], signal])
+    filtered: NDArray[Any] = np.convolve(wrapped, taps, mode="valid")
+    return filtered
+
+
+def recipe() -> str:
+    """What the sounds made here depend on, to name them where they are kept (coach.derived):
+    this module's code, the lengths it is given, and numpy's version."""
+    global _recipe
+    if _recipe is None:
+        try:
+            code = Path(__file__).read_bytes()
+        except OSError:
+            code = b""
+        made = hashlib.sha256(code + repr(BUILTIN_SOUND_SECONDS).encode()).hexdigest()[:16]
+        _recipe = f"sounds {made}, numpy {np.__version__}"
+    return _recipe
+
+
+_recipe: str | None = None
 
 
 def _unit_rms(signal: NDArray[Any]) -> NDArray[Any]:

@@ -6,12 +6,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from coach import derived
 from coach.clipformat import CacheError
+from coach.clipprep import resample
 from coach.diagnostics import Position, SpeechError
 from coach.engine import SpeechEngine, Voice
 from coach.plan import SpeechLine
@@ -27,9 +30,10 @@ class Clip:
     """A rendered speech line: its cache key (what timeline events name as their source),
     its length in samples at the session rate, and its samples: mono int16, read-only.
 
-    A clip whose length is known from an earlier run reads its samples from the cache on
-    first use (`load`), so a session starts without reading every clip; they are then made
-    exactly `length` long (a damaged clip rendered again may differ by a few samples).
+    A clip that is stored ready for the session (coach.derived) is read again each time its
+    samples are asked for (`load`) and not kept, so a session of thousands of lines holds
+    none of them for long; the mixer keeps the ones in use. Loaded samples are made exactly
+    `length` long (a damaged clip rendered again may differ by a few samples).
     """
 
     def __init__(
@@ -45,19 +49,17 @@ class Clip:
         self.length = length
         self._samples = samples
         self._load = load
-        self._lock = threading.Lock()
 
     @property
     def samples(self) -> NDArray[Any]:
-        with self._lock:
-            if self._samples is None:
-                assert self._load is not None
-                loaded = self._load()[: self.length]
-                if len(loaded) < self.length:
-                    loaded = np.concatenate([loaded, np.zeros(self.length - len(loaded), np.int16)])
-                loaded.flags.writeable = False
-                self._samples = loaded
+        if self._samples is not None:
             return self._samples
+        assert self._load is not None
+        loaded = self._load()[: self.length]
+        if len(loaded) < self.length:
+            loaded = np.concatenate([loaded, np.zeros(self.length - len(loaded), np.int16)])
+        loaded.flags.writeable = False
+        return loaded
 
 
 class ClipSamples(Mapping[str, NDArray[Any]]):
@@ -79,6 +81,8 @@ class ClipSamples(Mapping[str, NDArray[Any]]):
 class ClipStore(Protocol):
     """Where `render_speech` gets clips: a `coach.cache.ClipCache` (named by what it does, so
     this module and the cache need not import each other)."""
+
+    directory: Path
 
     def key(self, line: SpeechLine) -> str: ...
 
@@ -124,18 +128,6 @@ class SpeechBudgetError(SpeechLineError):
 
 # ---------------------------------------------------------------------------------------------
 # rendering
-
-
-def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArray[Any]:
-    """Linear-interpolation resampling of int16 samples (deterministic, numpy only)."""
-    if source_rate == target_rate or len(samples) == 0:
-        return samples
-    length = max(1, round(len(samples) * target_rate / source_rate))
-    positions = np.arange(length, dtype=np.float64) * (source_rate / target_rate)
-    values = np.interp(positions, np.arange(len(samples), dtype=np.float64), samples)
-    resampled: NDArray[Any] = np.clip(np.round(values), -32768, 32767).astype(np.int16)
-    return resampled
-
 
 
 def render_speech(
@@ -187,7 +179,13 @@ def render_speech(
 
     def resolved(line: SpeechLine, samples: NDArray[Any]) -> None:
         samples.flags.writeable = False
-        clip = clips[line] = Clip(cache.key(line), len(samples), samples=samples)
+        key = cache.key(line)
+        if derived.path_for(cache.directory, _session_name(key, sample_rate)).is_file():
+            # Kept on disk: read again when the mix needs it, not held all session.
+            load = partial(_session_clip, cache, line, sample_rate)
+            clip = clips[line] = Clip(key, len(samples), load=load)
+        else:
+            clip = clips[line] = Clip(key, len(samples), samples=samples)
         found[clip.key] = clip.length
         if progress is not None:
             progress(len(clips), total)
@@ -248,11 +246,24 @@ def _fresh_clip(
 
 def _session_clip(cache: ClipStore, line: SpeechLine, sample_rate: int) -> NDArray[Any]:
     """The clip of `line` as a session uses it: at `sample_rate`, prepared for the mix
-    (silence trimmed to a pad, a short fade-in, one voiced level: coach.clipprep)."""
-    from coach.clipprep import prepare_clip
+    (silence trimmed to a pad, a short fade-in, one voiced level: coach.clipprep), kept
+    ready beside the cache (coach.derived) so that a warm run prepares nothing."""
+    from coach.clipprep import prepare_clip, ready_for_mix
 
-    samples, rate = cache.load(line)
-    return prepare_clip(resample(samples, rate, sample_rate), sample_rate)
+    def prepared() -> NDArray[Any]:
+        samples, rate = cache.load(line)
+        return ready_for_mix(
+            prepare_clip(resample(samples, rate, sample_rate), sample_rate), sample_rate
+        )
+
+    name = _session_name(cache.key(line), sample_rate)
+    return derived.remembered(cache.directory, name, prepared)
+
+
+def _session_name(key: str, sample_rate: int) -> str:
+    from coach.clipprep import recipe
+
+    return f"speech {key} at {sample_rate} Hz, {recipe()}"
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ EventKind = Literal["speech", "click", "sound", "hiss"]
 INTRODUCTION = "Introduction"
 
 
-@dataclass  # not frozen: a long session makes thousands, and frozen ones cost 3x
+@dataclass(slots=True)  # not frozen: a long session makes thousands; frozen ones cost 3x
 class Event:
     """One thing that sounds: starts at sample `start` and lasts `length` samples.
 

@@ -136,7 +136,8 @@ def test_source_bank_kinds_and_memoization() -> None:
     assert np.array_equal(click, sounds.click(RATE))
     assert bank.samples(Event(5, 9, "click", "click")) is click
     hiss = bank.samples(Event(0, 5000, "hiss", "hiss"))
-    assert len(hiss) == 5000 and bank.samples(Event(9, 5000, "hiss", "hiss")) is hiss
+    assert len(hiss) == 5000
+    assert np.array_equal(bank.samples(Event(9, 5000, "hiss", "hiss")), hiss)
     assert len(bank.samples(Event(0, 300, "hiss", "hiss"))) == 300
     assert bank.samples(Event(0, 10, "sound", "bell")).tolist() == [0.5] * 10
     assert len(bank.samples(Event(0, 10, "sound", "chime"))) == len(sounds.chime(RATE))
@@ -182,3 +183,26 @@ def test_mixing_memory_stays_within_a_block(make_timeline) -> None:
     # limiter's float64 gains and positions of one block: far below the whole session's 26 MB.
     assert peak < 64 * (block_size + bank.limiter.before + bank.limiter.after), peak
     assert peak < 2_000_000, peak
+
+
+def test_a_hiss_is_read_in_parts_that_add_up_to_the_whole() -> None:
+    """A hiss as long as a breath may be (up to 2 hours) is never made whole in the mix."""
+    bank = SourceBank(RATE)
+    event = Event(0, RATE * 25 + 7, "hiss", "hiss")  # longer than the bed it loops through
+    reader = bank.reader(event)
+    assert not isinstance(reader, np.ndarray) and len(reader) == event.length
+    parts = [reader[lo : lo + 12345] for lo in range(0, event.length, 12345)]
+    assert np.array_equal(np.concatenate(parts), bank.samples(event))
+
+
+def test_speech_clips_are_kept_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of distinct lines mix in bounded memory: the clips used least recently go."""
+    monkeypatch.setattr("coach.mixer.SPEECH_KEEP_BYTES", 3 * RATE * 4)
+    clips = {str(n): fake_speech(1.0, n) for n in range(10)}
+    bank = SourceBank(RATE, speech=clips)
+    first = bank.levelled(Event(0, RATE, "speech", "0"))
+    assert bank.levelled(Event(0, RATE, "speech", "0")) is first
+    for n in range(1, 10):
+        bank.levelled(Event(0, RATE, "speech", str(n)))
+    assert bank.levelled(Event(0, RATE, "speech", "0")) is not first  # made again
+    assert np.array_equal(bank.levelled(Event(0, RATE, "speech", "0")), first)

@@ -15,7 +15,7 @@ import pytest
 from helpers import CountingEngine
 
 from coach.cache import LENGTHS_FILE, ClipCache
-from coach.clipprep import PAD_SECONDS, prepare_clip
+from coach.clipprep import PAD_SECONDS, prepare_clip, ready_for_mix
 from coach.diagnostics import CoachError, SpeechError
 from coach.plan import SpeechLine
 from coach.speech import (
@@ -256,7 +256,7 @@ def test_render_speech_gives_the_engine_clip_prepared_for_the_mix(
     cache = ClipCache(tmp_path, counting)
     clip = render_speech([line()], cache, RATE)[line()]
     raw, _ = cache.load(line())
-    assert np.array_equal(clip.samples, prepare_clip(raw, RATE))
+    assert np.array_equal(clip.samples, ready_for_mix(prepare_clip(raw, RATE), RATE))
 
 
 def test_a_rendered_clip_starts_and_ends_with_its_pad_of_silence(
@@ -315,17 +315,40 @@ def test_render_speech_records_each_clip_s_length(counting: CountingEngine, tmp_
 def test_a_known_clip_is_read_only_when_its_samples_are_used(
     counting: CountingEngine, tmp_path: Path
 ) -> None:
-    """The second run takes the length from the record; a clip damaged meanwhile is found
-    and rendered again when the mixer first asks for it, at its recorded length."""
+    """The second run takes the length from the record; a clip damaged meanwhile (the
+    stored clip and its session-ready copy) is found and rendered again when the mixer
+    first asks for it, at its recorded length."""
     cache = ClipCache(tmp_path, counting)
     first = render_speech([line()], cache, RATE)[line()]
-    path = cache.path(line())
-    path.write_bytes(path.read_bytes()[:-200])  # truncated on disk
+    (ready,) = tmp_path.glob("derived-*.pcm")
+    for path in (cache.path(line()), ready):
+        path.write_bytes(path.read_bytes()[:-200])  # truncated on disk
     again = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
     assert again.length == first.length and len(counting.calls) == 1  # nothing read yet
     samples = again.samples
     assert len(counting.calls) == 2  # rendered again on first use
     assert len(samples) == first.length and not samples.flags.writeable
+
+
+def test_a_warm_run_reads_the_session_ready_clip_and_prepares_nothing(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    first = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    cache = ClipCache(tmp_path, counting)
+    again = render_speech([line()], cache, RATE)[line()]
+    assert np.array_equal(again.samples, first.samples)
+    assert (cache.hits, cache.misses) == (0, 0)  # the stored clip was not even read
+
+
+def test_a_damaged_session_ready_clip_is_made_again_from_the_stored_clip(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    first = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    (ready,) = tmp_path.glob("derived-*.pcm")
+    ready.write_bytes(ready.read_bytes()[:-3] + b"xyz")  # damaged, same size
+    cache = ClipCache(tmp_path, counting)
+    assert np.array_equal(render_speech([line()], cache, RATE)[line()].samples, first.samples)
+    assert (cache.hits, len(counting.calls)) == (1, 1)  # read from the cache, no engine
 
 
 def test_a_damaged_length_record_is_ignored(counting: CountingEngine, tmp_path: Path) -> None:
@@ -344,6 +367,8 @@ def test_a_recorded_clip_missing_on_disk_is_rendered_at_once(
     cache = ClipCache(tmp_path, counting)
     render_speech([line()], cache, RATE)
     cache.path(line()).unlink()
+    for ready in tmp_path.glob("derived-*.pcm"):
+        ready.unlink()
     render_speech([line()], ClipCache(tmp_path, counting), RATE)
     assert len(counting.calls) == 2
 
