@@ -50,14 +50,14 @@ class SourceBank:
         self,
         sample_rate: int,
         speech: Mapping[str, NDArray[Any]] | None = None,
-        files: Mapping[str, NDArray[Any]] | None = None,
+        files: Mapping[str, NDArray[Any] | Samples] | None = None,
         *,
         levelled_speech: bool = False,
         keep: Keeper | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.speech: Mapping[str, NDArray[Any]] = speech if speech is not None else {}
-        self.files: Mapping[str, NDArray[Any]] = files if files is not None else {}
+        self.files: Mapping[str, NDArray[Any] | Samples] = files if files is not None else {}
         self.levelled_speech = levelled_speech
         self._keep = keep
         self._recent: OrderedDict[tuple[bool, str], NDArray[Any]] = OrderedDict()
@@ -83,6 +83,8 @@ class SourceBank:
         slice: a hiss is made a slice at a time, everything else is an array."""
         if event.kind == "hiss" or event.source == "hiss":
             return self._hiss(event.length)
+        if event.kind != "speech" and event.source in self.files:
+            return self._file(event.source)
         return self.levelled(event) if level else self.samples(event)
 
     def session_gain(self, timeline: Timeline) -> float:
@@ -122,7 +124,7 @@ class SourceBank:
         if event.kind == "hiss" or source == "hiss":
             return self._hiss(event.length)[:]
         if source in self.files:
-            return self._file(source)
+            return self._file(source)[:]
         if source in sounds.BUILTIN_SOUNDS:
             return self._made_once(source, partial(sounds.builtin_sound, source))
         raise KeyError(f"no audio for {event.kind} event source {source!r}")
@@ -174,10 +176,13 @@ class SourceBank:
             self._made[name] = found = _frozen(found)
         return found
 
-    def _file(self, name: str) -> NDArray[Any]:
+    def _file(self, name: str) -> Samples:
+        given = self.files[name]
+        if not isinstance(given, np.ndarray):  # read a slice at a time (a long sound file)
+            return given
         found = self._files_float.get(name)
         if found is None:
-            found = _frozen(np.asarray(self.files[name], dtype=np.float32).reshape(-1))
+            found = _frozen(np.asarray(given, dtype=np.float32).reshape(-1))
             self._files_float[name] = found
         return found
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the audio stages load only when a session is built
 
     from coach.cache import ClipCache
     from coach.mixer import SourceBank
+    from coach.soundfile import SpilledSound
     from coach.speech import Clip
 
 SAMPLE_RATE = 22050
@@ -156,7 +157,7 @@ class _Renderer:
         self.overrides = overrides
         self.cache = clip_cache
         self.clips: dict[SpeechLine, Clip] = {}
-        self.files: dict[str, NDArray[Any]] = {}  # sound file path -> float32 samples
+        self.files: dict[str, NDArray[Any] | SpilledSound] = {}  # path -> float32 samples
         self.sound_lengths = builtin_lengths()
 
     def build(self, routine: nodes.Routine, progress: Progress | None = None) -> _Built:
@@ -189,7 +190,8 @@ class _Renderer:
         for name in plan.sound_names():
             if name not in self.sound_lengths:
                 try:
-                    self.files[name] = load_sound_file(Path(name), SAMPLE_RATE)
+                    spill = self.cache.directory  # a long sound waits there, not in memory
+                    self.files[name] = load_sound_file(Path(name), SAMPLE_RATE, spill)
                 except SoundFileError as error:  # changed since it was checked, say
                     where = next((s.position for s in plan.segments if s.sound == name), None)
                     if where is None:
@@ -340,8 +342,9 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
             infos[line] = ClipInfo("~", round(seconds * SAMPLE_RATE))
     for name in plan.sound_names():  # sound files: their real lengths
         if name not in renderer.sound_lengths:
-            from coach.soundfile import load_sound_file
+            from coach.soundprobe import probe_sound
 
-            renderer.sound_lengths[name] = len(load_sound_file(Path(name), SAMPLE_RATE))
+            seconds = probe_sound(Path(name), verify=False).seconds  # not decoded
+            renderer.sound_lengths[name] = round(seconds * SAMPLE_RATE)
     timeline = lay_out(plan, SAMPLE_RATE, infos, renderer.sound_lengths)
     return Measured(routine.header.title, timeline.length / SAMPLE_RATE, exact)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,8 +41,17 @@ __all__ = ["FFMPEG_HINT", "SoundFileError", "find_ffmpeg", "load_sound_file"]
 _BLOCK = 1 << 18
 
 
-def load_sound_file(path: Path | str, sample_rate: int) -> NDArray[Any]:
-    """Decode `path` to float32 mono samples in [-1, 1] at `sample_rate`.
+#: A decoded sound longer than this is kept in a file of its own, not in memory (a sound file
+#: may last 2 hours: 635 MB as float32), and read a slice at a time as the mix needs it.
+SPILL_SECONDS = 60.0
+
+
+def load_sound_file(
+    path: Path | str, sample_rate: int, spill_dir: Path | None = None
+) -> NDArray[Any] | SpilledSound:
+    """Decode `path` to float32 mono samples in [-1, 1] at `sample_rate`: an array, or for
+    a sound longer than SPILL_SECONDS a `SpilledSound` in an unnamed file in `spill_dir`
+    (when given and writable), read as int16 a slice at a time.
 
     The file is probed first (see coach.soundprobe), and the result never holds more than
     the probed duration, whatever its headers claim.
@@ -49,11 +60,70 @@ def load_sound_file(path: Path | str, sample_rate: int) -> NDArray[Any]:
     fd = open_sound(Path(path), shown)
     try:
         info = probe_fd(fd, shown, verify=False)  # decoding says what is wrong, if anything
+        spill = _spill_file(spill_dir) if info.seconds > SPILL_SECONDS else None
         if info.format == "wav":
-            return _decode_wav(fd, wav_layout(fd, shown), sample_rate)
-        return _decode_ffmpeg(fd, info, sample_rate, shown)
+            layout = wav_layout(fd, shown)
+            if spill is None:
+                return _decode_wav(fd, layout, sample_rate)
+            with spill:
+                return SpilledSound.of(spill, _wav_blocks(fd, layout, sample_rate))
+        data = _decode_ffmpeg(fd, info, sample_rate, shown, spill)
+        if isinstance(data, SpilledSound):
+            return data
+        samples: NDArray[np.float32] = np.frombuffer(data, dtype="<i2").astype(np.float32)
+        samples /= np.float32(32768)
+        return samples
     finally:
         os.close(fd)
+
+
+class SpilledSound:
+    """A decoded sound in a file with no name, as int16: sliced, it gives float32 samples."""
+
+    def __init__(self, fd: int, length: int) -> None:
+        self._fd = fd
+        self.length = length
+
+    @classmethod
+    def of(cls, spill: IO[bytes], blocks: Iterable[NDArray[Any]]) -> SpilledSound:
+        """The sound written to `spill` from float32 `blocks`; `spill` may then be closed."""
+        for block in blocks:
+            scaled = np.clip(np.rint(block * 32768.0), -32768, 32767).astype("<i2")
+            spill.write(scaled.tobytes())
+        return cls.from_file(spill)
+
+    @classmethod
+    def from_file(cls, spill: IO[bytes]) -> SpilledSound:
+        spill.flush()
+        size = os.fstat(spill.fileno()).st_size
+        return cls(os.dup(spill.fileno()), size // 2)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, where: slice) -> NDArray[Any]:
+        lo, hi, _ = where.indices(self.length)
+        if hi <= lo:
+            return np.zeros(0, dtype=np.float32)
+        raw = os.pread(self._fd, 2 * (hi - lo), 2 * lo)
+        samples: NDArray[Any] = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+        samples /= np.float32(32768)
+        return samples
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.close(self._fd)
+
+
+def _spill_file(directory: Path | None) -> IO[bytes] | None:
+    """An unnamed file in `directory` for a long decoded sound; None if it cannot be made."""
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryFile(dir=directory)
+    except OSError:
+        return None
 
 
 def find_ffmpeg() -> str:
@@ -74,11 +144,24 @@ def find_ffmpeg() -> str:
 
 
 def _decode_wav(fd: int, layout: WavLayout, sample_rate: int) -> NDArray[np.float32]:
+    if layout.rate == sample_rate:
+        return _wav_frames(fd, layout, 0, layout.frames)
+    out = np.empty(layout.frames * sample_rate // layout.rate, dtype=np.float32)
+    start = 0
+    for block in _wav_blocks(fd, layout, sample_rate):
+        out[start : start + len(block)] = block
+        start += len(block)
+    return out
+
+
+def _wav_blocks(fd: int, layout: WavLayout, sample_rate: int) -> Iterator[NDArray[np.float32]]:
+    """The WAV data at `sample_rate`, a block at a time."""
     frames = layout.frames
     if layout.rate == sample_rate:
-        return _wav_frames(fd, layout, 0, frames)
+        for first in range(0, frames, _BLOCK):
+            yield _wav_frames(fd, layout, first, min(_BLOCK, frames - first))
+        return
     count = frames * sample_rate // layout.rate
-    out = np.empty(count, dtype=np.float32)
     for start in range(0, count, _BLOCK):
         # Output sample j sits at input position j * rate / sample_rate: exact integers.
         where = np.arange(start, min(start + _BLOCK, count), dtype=np.int64) * layout.rate
@@ -89,8 +172,7 @@ def _decode_wav(fd: int, layout: WavLayout, sample_rate: int) -> NDArray[np.floa
         span = _wav_frames(fd, layout, first, last + 1 - first)
         left = span[index - first]
         right = span[np.minimum(index + 1, last) - first]
-        out[start : start + len(where)] = left + (right - left) * fraction
-    return out
+        yield (left + (right - left) * fraction).astype(np.float32)
 
 
 def _wav_frames(fd: int, layout: WavLayout, first: int, count: int) -> NDArray[np.float32]:
@@ -127,7 +209,10 @@ def _samples(raw: bytes, layout: WavLayout) -> NDArray[np.float64]:
 # --- MP3, Ogg, FLAC -----------------------------------------------------------------------
 
 
-def _decode_ffmpeg(fd: int, info: SoundInfo, sample_rate: int, shown: str) -> NDArray[np.float32]:
+def _decode_ffmpeg(
+    fd: int, info: SoundInfo, sample_rate: int, shown: str, spill: IO[bytes] | None
+) -> bytes | SpilledSound:
+    """ffmpeg's s16le output: the bytes, or written to `spill` (and closed) when given."""
     # ffmpeg stops at -t; counting the bytes as well bounds the result even if it did not.
     limit = 2 * (math.ceil(info.seconds * sample_rate) + 1)
     command = [
@@ -157,14 +242,19 @@ def _decode_ffmpeg(fd: int, info: SoundInfo, sample_rate: int, shown: str) -> ND
         )
         assert process.stdout is not None
         data = bytearray()
+        written = 0
         try:
-            while len(data) < limit:
-                chunk = process.stdout.read(min(1 << 20, limit - len(data)))
+            while written < limit:
+                chunk = process.stdout.read(min(1 << 20, limit - written))
                 if not chunk:
                     break
-                data += chunk
+                written += len(chunk)
+                if spill is None:
+                    data += chunk
+                else:
+                    spill.write(chunk)
         finally:
-            capped = len(data) >= limit
+            capped = written >= limit
             if capped:
                 process.kill()
             process.stdout.close()
@@ -174,7 +264,9 @@ def _decode_ffmpeg(fd: int, info: SoundInfo, sample_rate: int, shown: str) -> ND
             detail = ffmpeg_detail(errors.read())
             name = FORMAT_NAMES[info.format]
             raise SoundFileError(f"sound file '{shown}' is not a readable {name} file{detail}")
+    if spill is not None:
+        with spill:
+            spill.truncate(written // 2 * 2)
+            return SpilledSound.from_file(spill)
     del data[len(data) // 2 * 2 :]
-    samples: NDArray[np.float32] = np.frombuffer(bytes(data), dtype="<i2").astype(np.float32)
-    samples /= np.float32(32768)
-    return samples
+    return bytes(data)

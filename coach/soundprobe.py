@@ -49,16 +49,16 @@ class SoundInfo:
     seconds: float
 
 
-def probe_sound(path: Path, name: str | None = None) -> SoundInfo:
+def probe_sound(path: Path, name: str | None = None, verify: bool = True) -> SoundInfo:
     """Check that `path` is a plain audio file of at most 2 hours; SoundFileError if not.
 
     `name` is how messages show the file (the loader passes the name as the routine wrote it);
-    it defaults to `path`.
+    it defaults to `path`. `verify` as for `probe_fd`.
     """
     shown = str(path) if name is None else name
     fd = open_sound(path, shown)
     try:
-        return probe_fd(fd, shown)
+        return probe_fd(fd, shown, verify)
     finally:
         os.close(fd)
 

@@ -206,3 +206,21 @@ def test_speech_clips_are_kept_within_a_bound(monkeypatch: pytest.MonkeyPatch) -
         bank.levelled(Event(0, RATE, "speech", str(n)))
     assert bank.levelled(Event(0, RATE, "speech", "0")) is not first  # made again
     assert np.array_equal(bank.levelled(Event(0, RATE, "speech", "0")), first)
+
+
+def test_a_sound_read_a_slice_at_a_time_mixes_like_the_same_sound_in_memory(
+    make_timeline, tmp_path
+) -> None:
+    import tempfile
+
+    from coach.soundfile import SpilledSound
+
+    whole = (np.sin(np.arange(RATE * 3) / 7.0) * 0.5).astype(np.float32)
+    with tempfile.TemporaryFile(dir=tmp_path) as spill:
+        spilled = SpilledSound.of(spill, [whole[:RATE], whole[RATE:]])
+    on_disk = np.rint(whole * 32768) / 32768  # what int16 on disk keeps
+    events = [Event(100, RATE * 3, "sound", "long.wav")]
+    timeline = make_timeline(RATE * 4, events)
+    read = mix_all(timeline, SourceBank(RATE, files={"long.wav": spilled}))
+    held = mix_all(timeline, SourceBank(RATE, files={"long.wav": on_disk.astype(np.float32)}))
+    assert np.array_equal(read, held)

@@ -396,3 +396,40 @@ def test_mp3_frames_that_hold_no_audio_are_refused_by_the_probe(tmp_path: Path) 
     path = tmp_path / "garbage.mp3"
     path.write_bytes((bytes([0xFF, 0xFB, 0x90, 0x00]) + noise(413)) * 3 + noise(5000))
     assert refusal(path).startswith("sound file 'garbage.mp3' is not a readable MP3 file (")
+
+
+# --- long sounds are kept out of memory -----------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3"])
+def test_a_long_sound_is_read_from_a_file_of_its_own_a_slice_at_a_time(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sound file may last 2 hours (635 MB as float32): past SPILL_SECONDS it is decoded
+    to an unnamed file in the directory given, and the mix reads the slices it needs."""
+    if suffix != ".wav" and not shutil.which("ffmpeg"):
+        pytest.skip("needs ffmpeg")
+    monkeypatch.setattr("coach.soundfile.SPILL_SECONDS", 1.0)
+    path = tone(tmp_path / f"tone{suffix}", 2.0)
+    spill = tmp_path / "cache"
+    in_memory = load_sound_file(path, RATE)
+    spilled = load_sound_file(path, RATE, spill)
+    assert isinstance(in_memory, np.ndarray) and not isinstance(spilled, np.ndarray)
+    assert len(spilled) == len(in_memory)
+    assert np.max(np.abs(spilled[:] - in_memory)) <= 1 / 32768  # int16 on disk
+    assert np.array_equal(spilled[1000:1100], spilled[:][1000:1100])
+    assert list(spill.iterdir()) == []  # nothing with a name is left behind
+
+
+def test_a_short_sound_stays_in_memory(tmp_path: Path) -> None:
+    path = tone(tmp_path / "tone.wav", 0.5)
+    assert isinstance(load_sound_file(path, RATE, tmp_path / "cache"), np.ndarray)
+
+
+def test_a_long_sound_stays_in_memory_when_it_has_nowhere_to_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("coach.soundfile.SPILL_SECONDS", 1.0)
+    (tmp_path / "file").write_text("not a directory")
+    found = load_sound_file(tone(tmp_path / "tone.wav", 2.0), RATE, tmp_path / "file" / "x")
+    assert isinstance(found, np.ndarray) and len(found) == 2 * RATE
