@@ -11,9 +11,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Any
 
 from coach.atomic import (
     NotAFileError,
@@ -24,10 +22,12 @@ from coach.atomic import (
     remove_stale,
     write_atomic,
 )
-from coach.clipformat import CacheError, decode_clip, encode_clip, read_engine_wav
-from coach.diagnostics import SpeechError
+from coach.diagnostics import CacheError, SpeechError
 from coach.engine import SpeechEngine
 from coach.plan import SpeechLine
+
+if TYPE_CHECKING:  # the clip format (numpy) loads when a clip is read or written
+    from numpy.typing import NDArray
 
 __all__ = ["CACHE_DIR_ENV", "CacheError", "ClipCache", "default_cache_dir", "read_clip"]
 
@@ -183,10 +183,14 @@ class ClipCache:
             except SpeechError:
                 self._check_room()  # a disk that filled meanwhile is the real reason
                 raise
+            from coach.clipformat import read_engine_wav
+
             samples, rate = read_engine_wav(spoken)
         finally:
             with contextlib.suppress(OSError):
                 spoken.unlink()
+        from coach.clipformat import encode_clip
+
         try:
             return self._publish(final, key, encode_clip(samples, rate, key), (samples, rate))
         except OSError as exc:
@@ -247,6 +251,8 @@ def read_clip(path: Path, key: str) -> tuple[NDArray[Any], int] | None:
         raise
     except OSError as exc:
         raise CacheError(f"cannot read the cached clip {path}: {exc.strerror or exc}") from exc
+    from coach.clipformat import decode_clip
+
     return decode_clip(data, key) if data is not None else None
 
 

@@ -81,12 +81,12 @@ def list_routines(cache_dir: Path | None) -> None:
     "~" is estimated, because some of its lines have not been spoken yet (play or export the
     routine once to measure it).
     """
-    from coach import library, session
+    from coach import library, measured
 
     for name in library.builtin_names():
-        found = session.measure(name, cache_dir)
-        length = ("" if found.exact else "~") + format_clock(found.seconds)
-        click.echo(f"{name:<22} {length:>6}  {found.title}")
+        title, seconds, exact = measured.measure(name, cache_dir)
+        length = ("" if exact else "~") + format_clock(seconds)
+        click.echo(f"{name:<22} {length:>6}  {title}")
 
 
 main.add_command(check)

@@ -12,12 +12,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from coach.diagnostics import CacheError as CacheError
 from coach.diagnostics import SpeechError
-
-
-class CacheError(SpeechError):
-    """The clip cache directory cannot be created, read or written."""
-
 
 _CHECKSUM_CHUNK = b"csum"
 _RIFF = struct.Struct("<4sI4s")  # "RIFF", size of the rest, "WAVE"

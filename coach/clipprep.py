@@ -13,10 +13,10 @@ in the speech stage or in live playback's start-up.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: Samples whose magnitude is below this count as silence when trimming (about -60 dBFS).
 SILENCE_THRESHOLD = 32
@@ -49,6 +49,8 @@ VOICED_RANGE_DB = 30.0
 
 def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArray[Any]:
     """Linear-interpolation resampling of int16 samples (deterministic, numpy only)."""
+    import numpy as np
+
     if source_rate == target_rate or len(samples) == 0:
         return samples
     length = max(1, round(len(samples) * target_rate / source_rate))
@@ -61,6 +63,8 @@ def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArr
 def recipe() -> str:
     """What a session-ready clip depends on besides the stored clip, to name it where it is
     kept (coach.derived): this module's code and the limiter's, and numpy's version."""
+    import numpy as np
+
     global _recipe
     if _recipe is None:
         import contextlib
@@ -93,6 +97,8 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     Returns a new int16 array (the input is not changed). An empty or entirely silent clip
     comes back as PAD_SECONDS of zeros. Deterministic: the same samples give the same clip.
     """
+    import numpy as np
+
     samples = np.asarray(samples)
     pad = max(1, round(PAD_SECONDS * sample_rate))
     loud = (samples >= SILENCE_THRESHOLD) | (samples <= -SILENCE_THRESHOLD)
@@ -117,6 +123,8 @@ def ready_for_mix(clip: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     the mixer's source bank does with any clip it is given (`level_speech`, which the
     loudness figures of coach.loudness were measured with), kept as int16 so that it is
     stored ready and the bank takes it as it is."""
+    import numpy as np
+
     levelled = level_speech(np.asarray(clip, dtype=np.float64) / 32768.0, sample_rate)
     ready: NDArray[Any] = np.clip(np.rint(levelled * 32768.0), -32768, 32767).astype(np.int16)
     return ready
@@ -127,6 +135,8 @@ def level_speech(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     true peaks held to SPEECH_PEAK_OVER_RMS_DB over their plain voiced RMS (which lowers the
     level a little, more for a peaky voice; coach.loudness's figure for speech counts it);
     a new float64 array."""
+    import numpy as np
+
     from coach.limiter import Limiter
 
     voice = np.asarray(samples, dtype=np.float64) * speech_gain(samples, sample_rate)
@@ -143,6 +153,8 @@ def voiced_rms_db(samples: NDArray[Any], sample_rate: int, emphasis: float = 0.0
     """The RMS, in dB of full scale, of the 20 ms frames of `samples` (float, full scale 1)
     within VOICED_RANGE_DB of the loudest frame; None for silence. With `emphasis`, of
     `samples[n] - emphasis * samples[n-1]`."""
+    import numpy as np
+
     samples = np.asarray(samples, dtype=np.float64)
     if emphasis and len(samples) > 1:
         samples = np.concatenate([samples[:1], samples[1:] - emphasis * samples[:-1]])
@@ -163,6 +175,8 @@ def voiced_rms_db(samples: NDArray[Any], sample_rate: int, emphasis: float = 0.0
 def speech_gain(samples: NDArray[Any], sample_rate: int) -> float:
     """The gain that brings the voiced RMS of `samples` (float, full scale 1, or int16) to
     SPEECH_RMS_DB; 1.0 for silence."""
+    import numpy as np
+
     values = np.asarray(samples)
     if values.dtype == np.int16:
         values = values.astype(np.float64) / 32768.0
@@ -174,6 +188,8 @@ def speech_gain(samples: NDArray[Any], sample_rate: int) -> float:
 
 def _fade(length: int, ramp: int, rising: bool) -> NDArray[Any]:
     """A raised-cosine ramp over `ramp` samples at the start (rising) or end of `length`."""
+    import numpy as np
+
     env = np.ones(length)
     ramp = min(ramp, length)
     if ramp > 0:

@@ -138,6 +138,10 @@ class SpeechError(CoachError):
     """The text-to-speech engine is missing, or failed, or the voice is unknown."""
 
 
+class CacheError(SpeechError):
+    """The clip cache directory cannot be created, read or written."""
+
+
 class AudioDeviceError(CoachError):
     """No audio device can be opened for live playback."""
 

@@ -53,11 +53,14 @@ class RememberedEngine:
     def facts_at_hand(self) -> bool:
         """Whether version and voices come without starting the engine: remembered under its
         fingerprint, or an engine that answers from its own library (no fingerprint)."""
+        if self._facts is not None:
+            return True
         fingerprint = getattr(self.inner, "fingerprint", None)
         if not callable(fingerprint):
             return True
         stamp = fingerprint()
-        return stamp is not None and self._recall(stamp) is not None
+        self._facts = self._recall(stamp) if stamp is not None else None  # read once
+        return self._facts is not None
 
     def _known(self) -> tuple[str, list[Voice]]:
         if self._facts is None:

@@ -47,6 +47,8 @@ BUILTIN_SOUND_SECONDS = {
 def builtin_sound_length(name: str, sample_rate: int) -> int:
     """Samples the built-in sound `name` lasts at `sample_rate` (KeyError for another name)."""
     return max(1, int(round(BUILTIN_SOUND_SECONDS[name] * sample_rate)))
+
+
 CLOSING_EVENTS = 1  # the bell that ends every session
 
 Size = tuple[int, float]  # (events, seconds)

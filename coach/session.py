@@ -305,6 +305,7 @@ class Measured:
     title: str
     seconds: float
     exact: bool
+    inputs: tuple[str, ...] = ()  # the files it was measured from: includes, sound files
 
 
 def measure(ref: str, cache_dir: Path | None = None) -> Measured:
@@ -323,10 +324,9 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
     directory = cache_dir or cache_module.default_cache_dir()
     routine = load_checked(ref).routine
     plan = compile_routine(routine, Overrides())
-    renderer = _Renderer(Overrides(), cache_module.ClipCache(directory, make_engine()))
     lines = plan.speech_lines()
     infos: dict[SpeechLine, ClipInfo] = {}
-    speaker = RememberedEngine(renderer.cache.engine, directory)
+    speaker = RememberedEngine(make_engine(), directory)
     if speaker.facts_at_hand():
         store = cache_module.ClipCache(directory, speaker)
         index = store.known_lengths(f"{SAMPLE_RATE} Hz, {CLIP_RECIPE}")
@@ -340,11 +340,13 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
             letters = sum(c.isalnum() for c in line.text)
             seconds = letters * ESTIMATE_SECONDS_PER_LETTER_AT_1_WPM / line.rate + 2 * PAD_SECONDS
             infos[line] = ClipInfo("~", round(seconds * SAMPLE_RATE))
-    for name in plan.sound_names():  # sound files: their real lengths
-        if name not in renderer.sound_lengths:
+    sound_lengths = builtin_lengths()
+    for name in plan.sound_names():  # sound files: their probed lengths, not decoded
+        if name not in sound_lengths:
             from coach.soundprobe import probe_sound
 
-            seconds = probe_sound(Path(name), verify=False).seconds  # not decoded
-            renderer.sound_lengths[name] = round(seconds * SAMPLE_RATE)
-    timeline = lay_out(plan, SAMPLE_RATE, infos, renderer.sound_lengths)
-    return Measured(routine.header.title, timeline.length / SAMPLE_RATE, exact)
+            seconds = probe_sound(Path(name), verify=False).seconds
+            sound_lengths[name] = round(seconds * SAMPLE_RATE)
+    timeline = lay_out(plan, SAMPLE_RATE, infos, sound_lengths)
+    inputs = tuple(routine.inputs)
+    return Measured(routine.header.title, timeline.length / SAMPLE_RATE, exact, inputs)
