@@ -1,549 +1,438 @@
-"""Speed and memory figures of coach, each against a baseline measured in the same run."""
+"""Speed and memory figures of coach (issue 11), each against a baseline measured in the same run.
+
+Usage: .venv/bin/python scripts/bench.py [--quick] [--json]
+
+Every figure runs whole processes, as a user would start them: the `coach` script with a
+clip cache of the bench's own (COACH_CACHE_DIR) and the default speech engine unless a
+figure names one. Timed figures alternate the baseline and coach (A B A B), one unmeasured
+run of each first. Peak memory is read as VmHWM, which counts only what a program
+touched after its exec (ru_maxrss on Linux also counts the parent's memory at the spawn).
+Children get no PYTHONDONTWRITEBYTECODE: their bytecode is compiled once, under the
+scratch directory (PYTHONPYCACHEPREFIX), as an installed coach's is at install time.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
-import subprocess
-import sys
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from statistics import median
 
-import numpy as np
+import bench_children as children
+import bench_routines as routines
+from bench_run import ROOT, Figure, Runner, Usage, baselines, first_sound, log, paired, run, table
 
-ROOT = Path(__file__).resolve().parent.parent
-if importlib.util.find_spec("coach") is None:  # running from a checkout without installing
-    sys.path.insert(0, str(ROOT))
-    CHILD_PYTHONPATH: str | None = str(ROOT)
-else:
-    CHILD_PYTHONPATH = None
-
-from coach import session  # noqa: E402
-from coach.export import export, mp3_encoder_args  # noqa: E402
-from coach.soundfile import find_ffmpeg  # noqa: E402
-
-ALSA_CONF = ROOT / "tests" / "alsa-capture.conf"
-REPEATS = 3
-POLL_SECONDS = 0.005
-PLAY_TIMEOUT = 600.0
-# Lengths of the parts of the generated routine, calibrated against built timelines.
-FRAME_SECONDS = 30.0  # the opening line, the closing step and the bell
-ITEM_SECONDS = 80.0  # one loop item without its reps (speech, breaths, hold, between)
-REP_SECONDS = 4.0  # 15 reps per minute
-TYPICAL_REPS = 20
-PARTS = [
-    "calf", "shin", "thigh", "hamstring", "hip", "glute",
-    "lower back", "upper back", "shoulder blade", "shoulder", "forearm", "neck",
-]  # fmt: skip
-
-# Runs `coach` in-process in a child, then reports the peak RSS of that process (the
-# coach process itself) and of its largest child (ffmpeg), in kilobytes (bytes on macOS).
-PEAK_RSS_CHILD = """
-import json, resource, sys
-from coach.cli import main
-try:
-    main(sys.argv[1:], prog_name="coach")
-    code = 0
-except SystemExit as done:
-    code = done.code
-usage = resource.getrusage
-print(json.dumps({"self": usage(resource.RUSAGE_SELF).ru_maxrss,
-                  "children": usage(resource.RUSAGE_CHILDREN).ru_maxrss}))
-sys.exit(code)
-"""
+ENGINES = ("pyttsx3", "festival", "flite")
+OWN_PROGRAM = {"flite": "flite -f lines.txt out.wav", "festival": "text2wave lines.txt -o out.wav"}
+LINES_RATE = 150  # wpm, the default of a routine; espeak-ng is given the same (-s)
+OWN_RUNS = 3
 
 
 @dataclass
-class Figure:
-    """One measured figure; `limit` is the target's bound (value must not exceed it)."""
+class Config:
+    """How much to measure: sessions' lengths, pairs, runs and lines."""
 
-    name: str
-    value: float
-    unit: str
-    limit: float | None = None
+    quick: bool
+    short: float  # minutes of the routine exported (warm export, memory, loudness)
+    long: float  # minutes of the second routine measured for memory
+    longest: float  # minutes of the long routine of the first-sound figure
+    pairs: int  # pairs of the costly timed figures
+    cheap_pairs: int  # pairs of the ones that take a second or less
+    memory_runs: int
+    bounds: tuple[int, int]  # the bounds routine's areas x spots
+    lines: dict[str, int] = field(default_factory=dict)  # cold lines per engine
+    presses: int = 20
 
-    @property
-    def target(self) -> str:
-        return "-" if self.limit is None else f"<= {self.limit:g} {self.unit}".rstrip()
-
-    @property
-    def verdict(self) -> str:
-        if self.limit is None:
-            return ""
-        return "ok" if self.value <= self.limit else "over"
-
-    def shown(self) -> str:
-        digits = 0 if not self.unit else 1 if self.value >= 10 else 3
-        return f"{self.value:.{digits}f} {self.unit}".rstrip()
-
-
-# --- routines ------------------------------------------------------------------------
+    @classmethod
+    def make(cls, quick: bool) -> Config:
+        if quick:
+            lines = {"pyttsx3": 50, "festival": 8, "flite": 40}
+            return cls(True, 2, 6, 6, 5, 5, 2, (10, 10), lines, presses=5)
+        lines = {"pyttsx3": 200, "festival": 30, "flite": 200}
+        bounds = (routines.BOUND_ZONES, routines.BOUND_SPOTS)
+        return cls(False, 20, 60, 230, 5, 7, 3, bounds, lines)
 
 
-def zones(count: int) -> list[str]:
-    """`count` distinct loop items ("the left calf", ...), a round number once they repeat."""
-    names = [f"the {side} {part}" for part in PARTS for side in ("left", "right")]
-    out = []
-    for index in range(count):
-        name = names[index % len(names)]
-        out.append(name if index < len(names) else f"{name} round {index // len(names) + 1}")
-    return out
+@dataclass
+class Bench:
+    """The scratch directory, the runner, the shared warm cache and the routines."""
+
+    config: Config
+    work: Path
+    runner: Runner
+    cache: Path
+    facts: dict[str, object]
+    routines: dict[str, Path] = field(default_factory=dict)
+    sessions: list[str] = field(default_factory=list)
+
+    def coach(self, *args: str | Path) -> list[str]:
+        return [*self.runner.coach, *map(str, args)]
+
+    def mp3_args(self) -> list[str]:
+        found = self.facts["mp3_args"]
+        assert isinstance(found, list)
+        return [str(arg) for arg in found]
 
 
-def routine_text(title: str, minutes: float) -> str:
-    """A realistic routine of about `minutes`: a step per loop item, every kind of cue."""
-    body = minutes * 60 - FRAME_SECONDS
-    count = max(1, round(body / (ITEM_SECONDS + TYPICAL_REPS * REP_SECONDS)))
-    reps = max(1, round((body / count - ITEM_SECONDS) / REP_SECONDS))
-    return f"""title: {title}
-tempo: 15 per minute
-rate: 150 wpm
-
-say: Find a quiet spot with a little floor space and a firm ball.
-
-for zone in: {", ".join(zones(count))}:
-    step Release {{zone}}:
-        say: Place the ball under {{zone}} and let your weight sink in.
-        say: Keep breathing slowly while the ball finds the tight spot in {{zone}}.
-        breathe 3 times: in 4s, out 6s hiss
-        repeat {reps} times:
-            beat: up
-            beat: down
-            count every 5
-        say: Now rest on {{zone}} and stay still.
-        hold 30s, countdown 5
-between:
-    say: Good. Lift off the ball and shake it out.
-    pause 3s
-
-step Finish:
-    say: Roll off the ball and lie flat for a moment.
-    breathe 2 times: in 4s, out 6s
-    say: Well done.
-"""
+def start(config: Config, work: Path) -> Bench:
+    runner = Runner(work)
+    facts_file = work / "facts.json"
+    run(runner.python(children.FACTS), runner.env(), stdout=facts_file)
+    facts = json.loads(facts_file.read_text())
+    log(f"coach {facts['version']}, default engine {facts['engine']}, {facts['ffmpeg']}")
+    bench = Bench(config, work, runner, work / "cache", facts)
+    sizes = {"short": config.short, "long": config.long, "longest": config.longest}
+    for key, minutes in sizes.items():
+        name = f"{minutes:g}-min"
+        bench.routines[key] = routines.write(work, name, routines.routine_text(name, minutes))
+    areas, spots = config.bounds
+    bench.routines["bounds"] = routines.write(work, "bounds", routines.bounds_text(areas, spots))
+    return bench
 
 
-def write_routine(directory: Path, name: str, minutes: float) -> Path:
-    path = directory / f"{name}.routine"
-    path.write_text(routine_text(f"Bench {name}", minutes), encoding="utf-8")
-    return path
+@dataclass
+class Rendered:
+    """What `render` saw: its wall time, and what the session is made of."""
+
+    seconds: float
+    minutes: float
+    events: int
+    texts: int  # distinct spoken texts
 
 
-# --- measuring -----------------------------------------------------------------------
+def render(bench: Bench, routine: Path, **env: str) -> Rendered:
+    """Build `routine` with `coach show --json` (which fills the cache) and note what the
+    session is made of."""
+    shown = bench.work / f"{routine.stem}.json"
+    took = run(bench.coach("show", "--json", routine), bench.runner.env(bench.cache, **env), shown)
+    duration, events, texts = 0.0, 0, set()
+    with shown.open(encoding="utf-8") as lines:
+        for line in lines:
+            key_name, _, value = line.strip().partition(": ")
+            if key_name == '"duration"' and not duration:
+                duration = float(value.rstrip(","))
+            elif key_name == '"kind"':
+                events += 1
+            elif key_name == '"text"':
+                texts.add(value)
+    shown.unlink()
+    engine = env.get("COACH_ENGINE", f"{bench.facts['engine']} (default)")
+    done = Rendered(took.wall, duration / 60, events, len(texts))
+    bench.sessions.append(
+        f"{routine.name}: {done.minutes:.1f} min, {events:,} events, "
+        f"{done.texts:,} distinct spoken texts, engine {engine}"
+    )
+    log(f"rendered {routine.name} in {took.wall:.1f} s: {bench.sessions[-1]}")
+    return done
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+# --- 1. warm export ------------------------------------------------------------------
 
 
-def timed(action: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+def export_figures(bench: Bench) -> list[Figure]:
+    """Whole-process CPU of a warm `coach export R -o out.mp3` against ffmpeg alone
+    encoding the same session (written once as WAV by coach) at coach's MP3 settings."""
+    routine, work, env = bench.routines["short"], bench.work, bench.runner.env(bench.cache)
+    out, wav, alone = work / "out.mp3", work / "session.wav", work / "alone.mp3"
+    log(f"warm export: {routine.name} as WAV once, then ffmpeg / coach export in turns")
+    run(bench.coach("export", routine, "-o", wav), env)
+    encode = [str(bench.facts["ffmpeg"]), "-y", "-hide_banner", "-loglevel", "error"]
+    encode += ["-i", str(wav), *bench.mp3_args(), str(alone)]
 
+    def baseline() -> Usage:
+        alone.unlink(missing_ok=True)
+        return run(encode, bench.runner.env())
 
-def best_of(action: Callable[[], object], repeats: int = REPEATS) -> float:
-    return min(timed(action) for _ in range(repeats))
+    def ours() -> Usage:
+        out.unlink(missing_ok=True)
+        return run(bench.coach("export", routine, "-o", out), env)
 
-
-def child_env(cache: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment for a child coach: our coach package, the given clip cache."""
-    env = {**os.environ, **extra}
-    if cache is not None:
-        env["COACH_CACHE_DIR"] = str(cache)
-    if CHILD_PYTHONPATH is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [CHILD_PYTHONPATH, env.get("PYTHONPATH")]))
-    return env
-
-
-def megabytes(maxrss: int) -> float:
-    """ru_maxrss in MB: kilobytes on Linux, bytes on macOS."""
-    return maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-
-
-def timed_build(routine: Path, cache: Path) -> tuple[float, session.Session]:
-    """Seconds to build `routine` with the clip cache `cache`, and the session."""
-    built: list[session.Session] = []
-    seconds = timed(lambda: built.append(session.build(str(routine), cache_dir=cache)))
-    return seconds, built[0]
-
-
-def warm_export(routine: Path, cache: Path, out: Path) -> float:
-    """Best time of a warm build plus an MP3 export."""
-
-    def run() -> None:
-        built = session.build(str(routine), cache_dir=cache)
-        export(built.timeline, built.bank, out, "mp3")
-
-    return best_of(run)
-
-
-def ffmpeg_alone(routine: Path, cache: Path, directory: Path) -> tuple[float, float]:
-    """Seconds to export the session as WAV, and best seconds for ffmpeg to encode that WAV."""
-    built = session.build(str(routine), cache_dir=cache)
-    wav = directory / "session.wav"
-    wav_seconds = timed(lambda: export(built.timeline, built.bank, wav, "wav"))
-    command = [
-        find_ffmpeg(), "-y", "-hide_banner", "-loglevel", "error", "-i", str(wav),
-        *mp3_encoder_args(), str(directory / "ffmpeg.mp3"),
-    ]  # fmt: skip
-    encode = best_of(lambda: subprocess.run(command, check=True))
+    results = paired(bench.config.pairs, baseline, ours)
+    out.rename(work / "loudness.mp3")
     wav.unlink()
-    return wav_seconds, encode
+    said = (
+        f"ffmpeg alone: `ffmpeg -i s.wav {' '.join(bench.mp3_args())} out.mp3` on the same "
+        "session written once by `coach export R -o s.wav`; CPU = user+sys of the whole "
+        "process and the children it waited for (wait4), warm cache, in turns"
+    )
+    return [
+        Figure(
+            f"warm MP3 export {routine.stem}: CPU coach / ffmpeg",
+            "x",
+            [b.cpu / a.cpu for a, b in results],
+            1.15,
+            said,
+        ),
+        Figure("  coach export CPU", "s", [b.cpu for _, b in results]),
+        Figure("  ffmpeg alone CPU", "s", [a.cpu for a, _ in results]),
+        Figure("  coach export wall", "s", [b.wall for _, b in results]),
+        Figure("  ffmpeg alone wall", "s", [a.wall for a, _ in results]),
+    ]
 
 
-def peak_rss(routine: Path, cache: Path, out: Path) -> tuple[float, float]:
-    """Peak RSS in MB of `coach export` (warm cache) and of its ffmpeg child."""
-    command = [sys.executable, "-c", PEAK_RSS_CHILD, "export", str(routine), "-o", str(out)]
-    done = subprocess.run(command, env=child_env(cache), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"coach export failed: {done.stderr.strip()}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    return megabytes(report["self"]), megabytes(report["children"])
+def loudness_figures(bench: Bench) -> list[Figure]:
+    """Integrated loudness (pyloudnorm) and true peak (ffmpeg ebur128) of the warm export."""
+    mp3 = bench.work / "loudness.mp3"
+    log(f"loudness of the exported {bench.routines['short'].stem} MP3")
+    report = bench.work / "loudness.json"
+    command = bench.runner.python(children.LOUDNESS, str(mp3), str(ROOT / "scripts"))
+    run(command, bench.runner.env(), report)
+    found = json.loads(report.read_text())
+    return [
+        Figure("loudness: distance from -16 LUFS", "LU", [abs(found["lufs"] + 16)], 1.0),
+        Figure("  integrated loudness (pyloudnorm)", "LUFS", [found["lufs"]]),
+        Figure("  true peak (ffmpeg ebur128)", "dBTP", [found["true_peak"]], -1.0),
+    ]
 
 
-def first_sound(routine: Path, cache: Path, capture: Path) -> float:
-    """Seconds from starting `coach play` until the captured ALSA device has any bytes; the
-    player is then stopped (SIGTERM), so no run leaves hours of audio for the next to wait on."""
-    capture.unlink(missing_ok=True)
-    env = child_env(cache, ALSA_CONFIG_PATH=str(ALSA_CONF), COACH_ALSA_CAPTURE=str(capture))
-    command = [sys.executable, "-m", "coach", "play", str(routine)]
-    began = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    heard: float | None = None
-    while heard is None and child.poll() is None:
-        if capture.exists() and capture.stat().st_size > 0:
-            heard = time.perf_counter() - began
-        else:
-            time.sleep(POLL_SECONDS)
-    if heard is None and capture.exists() and capture.stat().st_size > 0:
-        heard = time.perf_counter() - began  # the child was quicker than the poll
-    child.terminate()
-    try:
-        _, errors = child.communicate(timeout=PLAY_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        _, errors = child.communicate()
-    capture.unlink(missing_ok=True)
-    if heard is None:
-        raise RuntimeError(f"coach play failed ({child.returncode}): {errors.decode().strip()}")
-    return heard
+# --- 2. memory -----------------------------------------------------------------------
 
 
-def import_time() -> float:
-    """Best seconds to start Python and import coach.cli."""
-    command = [sys.executable, "-c", "import coach.cli"]
-    return best_of(lambda: subprocess.run(command, env=child_env(), check=True))
+def peak_rss(bench: Bench, routine: Path, **env: str) -> tuple[float, float]:
+    """Peak RSS in MB of one warm `coach export` and of its ffmpeg child."""
+    out, report = bench.work / "memory.mp3", bench.work / "memory.json"
+    out.unlink(missing_ok=True)
+    command = bench.runner.python(children.PEAK_RSS, "export", str(routine), "-o", str(out))
+    run(command, bench.runner.env(bench.cache, **env), report)
+    found = json.loads(report.read_text().strip().splitlines()[-1])
+    out.unlink(missing_ok=True)
+    return found["self"] / 1024, found["children"].get("ffmpeg", 0) / 1024
+
+
+def memory_figures(bench: Bench) -> list[Figure]:
+    """Peak RSS of warm exports (20 and 60 min, and a routine at the language's bounds)."""
+    runs = bench.config.memory_runs
+    numpy_file = bench.work / "numpy.txt"
+    numpy_mb = []
+    for _ in range(runs):
+        run(bench.runner.python(children.NUMPY_PEAK), bench.runner.env(), numpy_file)
+        numpy_mb.append(int(numpy_file.read_text()) / 1024)
+    log("rendering the bounds routine cold with pyttsx3 (espeak-ng)")
+    bounds = render(bench, bench.routines["bounds"], COACH_ENGINE="pyttsx3")
+    said = (
+        "peak RSS (VmHWM) of the coach process itself, beside `python -c 'import numpy'`'s "
+        f"{median(numpy_mb):.0f} MB; the ffmpeg child's is the row below"
+    )
+    figures = []
+    cases = [("short", {}), ("long", {}), ("bounds", {"COACH_ENGINE": "pyttsx3"})]
+    for key, env in cases:
+        routine = bench.routines[key]
+        log(f"peak memory of a warm coach export of {routine.name}, {runs} runs")
+        peaks = [peak_rss(bench, routine, **env) for _ in range(runs)]
+        name = f"peak RSS warm export {routine.stem}{' (pyttsx3)' if env else ''}"
+        figures += [
+            Figure(name, "MB", [coach for coach, _ in peaks], 120, said),
+            Figure("  its ffmpeg child", "MB", [ffmpeg for _, ffmpeg in peaks]),
+        ]
+    per_text = 1000 * bounds.seconds / bounds.texts
+    return [
+        *figures,
+        Figure("  python -c 'import numpy' (baseline)", "MB", numpy_mb),
+        Figure("  bounds cold, coach show --json (pyttsx3)", "ms/line", [per_text]),
+    ]
+
+
+# --- 3. cold rendering ---------------------------------------------------------------
+
+
+def cold_figures(bench: Bench, engine: str) -> list[Figure]:
+    """Wall time per line of `coach show R` rendering N new lines into an empty cache,
+    against one espeak-ng process rendering the same lines."""
+    count = bench.config.lines[engine]
+    lines = routines.unique_lines(count)
+    text = bench.work / f"lines-{engine}.txt"
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    routine = routines.write(bench.work, f"lines-{engine}", routines.lines_text(lines, LINES_RATE))
+    fresh = bench.work / f"cold-{engine}"
+    espeak = ["espeak-ng", "-s", str(LINES_RATE), "-f", str(text), "-w", str(bench.work / "e.wav")]
+    log(f"cold rendering, {engine}: {count} lines, espeak-ng / coach show in turns")
+
+    def ours() -> Usage:
+        shutil.rmtree(fresh, ignore_errors=True)
+        return run(bench.coach("show", routine), bench.runner.env(fresh, COACH_ENGINE=engine))
+
+    results = paired(bench.config.pairs, lambda: run(espeak, bench.runner.env()), ours)
+    shutil.rmtree(fresh, ignore_errors=True)
+    per_line = 1000 / count
+    said = (
+        f"one `espeak-ng -s {LINES_RATE} -f lines.txt -w out.wav` process, the same {count} "
+        f"lines; coach: the whole `coach show R` process (Python and engine start-up, "
+        f"synthesis, clip files, the table) with COACH_ENGINE={engine} and an empty clip "
+        "cache; wall time, in turns"
+    )
+    figures = [
+        Figure(
+            f"cold render {engine}: per line, coach / espeak-ng",
+            "x",
+            [b.wall / a.wall for a, b in results],
+            2.0,
+            said,
+        ),
+        Figure(
+            f"  coach ({engine}), {count} lines", "ms/line", [b.wall * per_line for _, b in results]
+        ),
+        Figure("  espeak-ng, one process", "ms/line", [a.wall * per_line for a, _ in results]),
+    ]
+    if engine in OWN_PROGRAM:
+        program = OWN_PROGRAM[engine].replace("lines.txt", str(text))
+        command = program.replace("out.wav", str(bench.work / "own.wav")).split()
+        took = [run(command, bench.runner.env()).wall * per_line for _ in range(OWN_RUNS)]
+        figures.append(
+            Figure(f"  {OWN_PROGRAM[engine].split()[0]} alone, one process", "ms/line", took)
+        )
+    return figures
+
+
+# --- 4. coach list -------------------------------------------------------------------
+
+
+def list_figures(bench: Bench) -> list[Figure]:
+    """Wall time of `coach list` against `coach --version`, warm cache."""
+    env, listing = bench.runner.env(bench.cache), bench.work / "list.txt"
+    run(bench.coach("list"), env, listing)
+    names = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
+    log(f"warming the cache for coach list: {len(names)} built-in routines")
+    for name in names:
+        run(bench.coach("show", name), env)
+    run(bench.coach("list"), env, listing)
+    estimated = listing.read_text().count("~")
+    log(f"coach list --version / list in turns ({estimated} lengths still estimated)")
+    results = paired(
+        bench.config.cheap_pairs,
+        lambda: run(bench.coach("--version"), env),
+        lambda: run(bench.coach("list"), env),
+    )
+    cold = []
+    for index in range(bench.config.memory_runs):
+        cold_cache = bench.work / f"list-cold-{index}"
+        cold.append(run(bench.coach("list"), bench.runner.env(cold_cache)).wall)
+        shutil.rmtree(cold_cache, ignore_errors=True)
+    said = (
+        "`coach --version` (Python start-up and click), whole-process wall time, in turns; "
+        f"the cache holds the clips of all {len(names)} built-in routines "
+        f"({estimated} lengths still shown as estimates)"
+    )
+    return [
+        Figure(
+            "coach list / coach --version", "x", [b.wall / a.wall for a, b in results], 1.5, said
+        ),
+        Figure("  coach list, warm", "s", [b.wall for _, b in results]),
+        Figure("  coach --version", "s", [a.wall for a, _ in results]),
+        Figure("  coach list, empty cache (context)", "s", cold),
+    ]
+
+
+# --- 5. first sound ------------------------------------------------------------------
+
+
+def first_sound_figures(bench: Bench) -> list[Figure]:
+    """Time to first sound of `coach play`, warm cache, for wall-release and a long
+    routine, in turns with Python importing coach.cli."""
+    longest = bench.routines["longest"]
+    capture = bench.work / "capture.raw"
+    plays = {"wall-release": "wall-release", longest.stem: str(longest)}
+    for routine in plays.values():  # warm: the long one was rendered by `render`
+        first_sound(bench.runner, routine, bench.cache, capture)
+    startup = bench.runner.python("import coach.cli")
+    times: dict[str, list[float]] = {"baseline": [], **{name: [] for name in plays}}
+    log(f"first sound: import coach.cli / play wall-release / play {longest.stem}, in turns")
+    for _ in range(bench.config.cheap_pairs):
+        times["baseline"].append(run(startup, bench.runner.env()).wall)
+        for name, routine in plays.items():
+            times[name].append(first_sound(bench.runner, routine, bench.cache, capture))
+    said = (
+        "an absolute target; beside it `python -c 'import coach.cli'` takes "
+        f"{median(times['baseline']):.3f} s (median); sound = first bytes on the "
+        "captured ALSA device (tests/alsa-capture.conf), warm cache"
+    )
+    figures = []
+    for name in plays:
+        figures.append(Figure(f"first sound, coach play {name}", "s", times[name], 0.3, said))
+        ratio = [t / b for t, b in zip(times[name], times["baseline"], strict=True)]
+        figures.append(Figure("  / python -c 'import coach.cli'", "x", ratio))
+    figures.append(Figure("  python -c 'import coach.cli'", "s", times["baseline"]))
+    return figures
+
+
+# --- 6. pause and resume -------------------------------------------------------------
+
+
+def latency_figures(bench: Bench) -> list[Figure]:
+    """Pause and resume latency, presses during speech of wall-release at real-time pace."""
+    presses = bench.config.presses
+    log(f"pause and resume latency: {presses} presses during speech, in real time")
+    pacer = bench.work / "pacer.py"
+    pacer.write_text(children.PACER)
+    conf = bench.work / "sound-card.conf"
+    conf.write_text(children.SOUND_CARD_CONF.format(python=bench.runner.python("")[0], pacer=pacer))
+    env = bench.runner.env(bench.cache, ALSA_CONFIG_PATH=str(conf))
+    report = bench.work / "latency.json"
+    run(bench.runner.python(children.LATENCY, str(bench.cache), str(presses)), env, report)
+    found = json.loads(report.read_text().strip().splitlines()[-1])
+    said = "none: key press to the fade reaching the device, plus PortAudio's output latency"
+    return [
+        Figure("pause latency", "s", found["pause"], 0.1, said, judged="max"),
+        Figure("resume latency", "s", found["resume"]),
+    ]
 
 
 # --- the run -------------------------------------------------------------------------
 
 
-@dataclass
-class Bench:
-    """The scratch directory, the two generated routines and the shared clip cache."""
-
-    work: Path
-    short: Path
-    long: Path
-    cache: Path  # empty until the first build, warm after it
-
-    @classmethod
-    def create(cls, work: Path, short: float, long: float) -> Bench:
-        routines = [write_routine(work, f"{m:g}-min", m) for m in (short, long)]
-        return cls(work, *routines, cache=work / "cache")
-
-    def label(self, routine: Path) -> str:
-        return routine.stem.replace("-", " ")
+def guarded(name: str, section: Callable[[], list[Figure]]) -> list[Figure]:
+    """The section's figures, or one failed figure saying why (the bench goes on)."""
+    try:
+        return section()
+    except Exception as error:  # noqa: BLE001 - a broken figure must not hide the others
+        log(f"{name} failed: {error}")
+        return [Figure(name, "", error=str(error)[-400:])]
 
 
-def describe(routine: Path, built: session.Session) -> str:
-    minutes = built.timeline.duration / 60
-    lines = len(built.plan.speech_lines())
-    return f"{routine.name}: {minutes:.1f} min, {lines} unique speech lines"
-
-
-def cold_figures(bench: Bench) -> tuple[list[Figure], list[str]]:
-    """Cold build of the short routine (this warms the cache for both routines)."""
-    log(f"cold build of the {bench.label(bench.short)} routine")
-    seconds, built = timed_build(bench.short, bench.cache)
-    lines = len(built.plan.speech_lines())
-    log(f"warming the cache for the {bench.label(bench.long)} routine")
-    _, long_built = timed_build(bench.long, bench.cache)
-    figures = [
-        Figure(f"cold build {bench.label(bench.short)}", seconds, "s"),
-        Figure("  unique speech lines", lines, ""),
-        Figure("  per speech line", 1000 * seconds / lines, "ms"),
+def measure(config: Config, work: Path) -> tuple[list[Figure], Bench]:
+    bench = start(config, work)
+    for path in dict.fromkeys(bench.routines[k] for k in ("short", "long", "longest")):
+        render(bench, path)
+    sections: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("warm MP3 export", lambda: export_figures(bench)),
+        ("coach list", lambda: list_figures(bench)),
+        ("first sound", lambda: first_sound_figures(bench)),
+        ("peak memory", lambda: memory_figures(bench)),
+        *[(f"cold render {e}", partial(cold_figures, bench, e)) for e in ENGINES],
+        ("pause and resume", lambda: latency_figures(bench)),
+        ("loudness", lambda: loudness_figures(bench)),
     ]
-    return figures, [describe(bench.short, built), describe(bench.long, long_built)]
-
-
-def export_figures(bench: Bench) -> list[Figure]:
-    """Warm build + MP3 export against ffmpeg alone encoding the same session's WAV."""
-    log("warm build + MP3 export, and ffmpeg alone on the WAV (best of 3 each)")
-    ours = warm_export(bench.short, bench.cache, bench.work / "out.mp3")
-    build = best_of(lambda: timed_build(bench.short, bench.cache))
-    wav_seconds, alone = ffmpeg_alone(bench.short, bench.cache, bench.work)
-    return [
-        Figure(f"warm build + MP3 export {bench.label(bench.short)}", ours, "s"),
-        Figure("  (warm build alone)", build, "s"),
-        Figure("  baseline: ffmpeg WAV -> MP3", alone, "s"),
-        Figure("  (WAV export, for reference)", wav_seconds, "s"),
-        Figure("  ratio export / ffmpeg", ours / alone, "x", 1.5),
-    ]
-
-
-def loudness_figures(bench: Bench) -> list[Figure]:
-    """Loudness of the exported MP3 (`export_figures` wrote it): integrated by pyloudnorm
-    (BS.1770), true peak by ffmpeg's EBU R128 meter, against the -16 LUFS default."""
-    import pyloudnorm
-    from listen import loudness as ebur128  # scripts/ is on the path when run as a script
-
-    log("loudness of the exported MP3 (pyloudnorm; true peak by ffmpeg ebur128)")
-    mp3 = bench.work / "out.mp3"
-    decoded = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(mp3), "-f", "f32le", "-ac", "1", "-"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    samples = np.frombuffer(decoded, dtype="<f4").astype(np.float64)
-    rate = int(probe_rate(mp3))
-    lufs = pyloudnorm.Meter(rate).integrated_loudness(samples)
-    peak = ebur128(mp3)["true_peak"]  # the meter scripts/listen.py reads too
-    return [
-        Figure(f"integrated loudness {bench.label(bench.short)} MP3", lufs, "LUFS"),
-        Figure("  distance from the -16 LUFS target", abs(lufs + 16), "LU", 1.0),
-        Figure("  true peak", peak, "dBTP", -1.0),
-    ]
-
-
-def probe_rate(path: Path) -> str:
-    return subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "a:0",
-            "-show_entries",
-            "stream=sample_rate",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
-def memory_figures(bench: Bench) -> list[Figure]:
-    """Peak RSS of `coach export` for both routines (warm cache)."""
-    figures = []
-    peaks = []
-    for routine in (bench.long, bench.short):
-        log(f"peak memory of coach export, {bench.label(routine)}")
-        coach_mb, ffmpeg_mb = peak_rss(routine, bench.cache, bench.work / "out.mp3")
-        peaks.append(coach_mb)
-        figures += [
-            Figure(f"peak RSS coach export {bench.label(routine)}", coach_mb, "MB", 150),
-            Figure("  (its ffmpeg child)", ffmpeg_mb, "MB"),
-        ]
-    figures.append(Figure("  long / short peak RSS", peaks[0] / peaks[1], "x"))
-    return figures
-
-
-def first_sound_figures(bench: Bench) -> list[Figure]:
-    """Time to first sound of `coach play`, warm and cold, against Python start-up: for
-    the flagship routine and for a 4-hour one (the target: within 10% of the flagship)."""
-    log("time to first sound of coach play (warm: best of 7, the two taken in turns)")
-    capture = bench.work / "capture.raw"
-    flagship = Path("wall-release")
-    # Just under the 4-hour bound of a whole routine (its speech can add a few minutes).
-    four_hours = write_routine(bench.work, "230-min", 230)
-    log("rendering a 4-hour routine once")
-    first_sound(flagship, bench.cache, capture)  # warms the cache
-    first_sound(four_hours, bench.cache, capture)
-    # A difference of a few per cent between two ~0.25 s process runs: many runs, taken in
-    # turns so that a busy moment of the machine does not fall on one of them only.
-    times: dict[Path, list[float]] = {flagship: [], four_hours: []}
-    for _ in range(7):
-        for routine, seen in times.items():
-            seen.append(first_sound(routine, bench.cache, capture))
-    warm, warm_long = min(times[flagship]), min(times[four_hours])
-    log("time to first sound of coach play, cold cache")
-    cold = first_sound(bench.short, bench.work / "cold-cache", capture)
-    startup = import_time()
-    return [
-        Figure("first sound coach play wall-release, warm", warm, "s", 0.3),
-        Figure("  baseline: python -c 'import coach.cli'", startup, "s"),
-        Figure("  warm minus start-up", warm - startup, "s"),
-        Figure("first sound coach play 230 min, warm", warm_long, "s"),
-        Figure("  230 min / wall-release", warm_long / warm, "x", 1.1),
-        Figure(f"first sound coach play {bench.label(bench.short)}, cold", cold, "s"),
-    ]
-
-
-# Plays wall-release in real time through a paced capture device and presses pause during
-# speech 20 times, at random moments (resuming 0.4 s later); reports key-to-silence and
-# key-to-sound seconds: from the command to the feed handing the fade's end (or its start
-# again) to the device, plus the output latency PortAudio states for the stream.
-LATENCY_CHILD = """
-import json, random, statistics, sys, threading, time
-from pathlib import Path
-from coach import session
-from coach.player import Player
-
-built = session.build("wall-release", cache_dir=Path(sys.argv[1]))
-timeline = built.timeline
-speech = [(e.start, e.end) for e in timeline.events if e.kind == "speech"]
-player = Player(timeline, built.bank)
-feed = player.feed
-pauses, resumes = [], []
-
-def speaking():
-    at = feed.where().position
-    return any(a + 2205 < at < b - 4410 for a, b in speech)
-
-def press():
-    while not feed.started:
-        time.sleep(0.005)
-    latency = player._output.latency
-    while len(pauses) < 20:
-        while not speaking():
-            time.sleep(0.002)
-        time.sleep(random.uniform(0, 0.1))  # a key comes at any moment, not in step
-        if not speaking():
-            continue
-        marks = len(feed.marks)
-        pressed = time.monotonic()
-        player.pause()
-        while not feed.paused:
-            time.sleep(0.0005)
-        silent = next(m for m in feed.marks[marks:] if m.what == "silent")
-        pauses.append(silent.at - pressed + latency)
-        time.sleep(0.4)
-        marks = len(feed.marks)
-        pressed = time.monotonic()
-        player.resume()
-        while not any(m.what == "fade-in" for m in feed.marks[marks:]):
-            time.sleep(0.0005)
-        sounding = next(m for m in feed.marks[marks:] if m.what == "fade-in")
-        resumes.append(sounding.at - pressed + latency)
-    player.quit()
-
-threading.Thread(target=press, daemon=True).start()
-player.run()
-print(json.dumps({"pause": pauses, "resume": resumes}))
-"""
-
-
-# A stand-in sound card, paced in real time: `plug` converts to 48 kHz stereo 32-bit as a
-# card's driver would, and a pacer takes the bytes from a pipe at that rate. The pipe holds
-# one page (4096 bytes): about 10 ms at this rate, like a card's period. (The 22050 Hz mono
-# capture of the tests would hold 93 ms there and ask for audio in bursts that far apart.)
-PACER = """
-import fcntl, sys, time
-try:
-    fcntl.fcntl(0, 1031, 4096)  # F_SETPIPE_SZ: one page
-except OSError:
-    pass
-began, count = time.monotonic(), 0
-while data := sys.stdin.buffer.read1(1024):
-    count += len(data)
-    ahead = count / 384000 - (time.monotonic() - began)
-    if ahead > 0:
-        time.sleep(ahead)
-"""
-
-
-def sound_card_conf(work: Path) -> Path:
-    pacer = work / "pacer.py"
-    pacer.write_text(PACER)
-    conf = work / "sound-card.conf"
-    conf.write_text(
-        "pcm.!default {\n type plug\n"
-        ' slave { pcm "paced" format S32_LE rate 48000 channels 2 }\n}\n'
-        'pcm.paced {\n type file\n slave.pcm { type null }\n format "raw"\n'
-        f' file "|{sys.executable} -S {pacer}"\n}}\n'
-    )
-    return conf
-
-
-def latency_figures(bench: Bench) -> list[Figure]:
-    """Pause and resume latency over 20 presses during speech, at real-time pace."""
-    import statistics
-
-    log("pause and resume latency: 20 presses during speech, in real time")
-    conf = sound_card_conf(bench.work)
-    env = child_env(bench.cache, ALSA_CONFIG_PATH=str(conf))
-    command = [sys.executable, "-c", LATENCY_CHILD, str(bench.cache)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RuntimeError(f"latency run failed: {done.stderr.strip()}")
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    figures = []
-    for name, values in report.items():
-        figures += [
-            Figure(f"{name} latency, median of {len(values)}", statistics.median(values), "s"),
-            Figure(f"{name} latency, max", max(values), "s", 0.1 if name == "pause" else None),
-        ]
-    return figures
-
-
-def measure(work: Path, short: float, long: float) -> tuple[list[Figure], list[str]]:
-    """Every figure, and a line on each generated session; `work` is an empty directory."""
-    bench = Bench.create(work, short, long)
-    figures, sessions = cold_figures(bench)
-    figures += export_figures(bench)
-    figures += memory_figures(bench)
-    figures += first_sound_figures(bench)
-    figures += latency_figures(bench)
-    # Last: it decodes a whole export into this process, and every child forked after that
-    # would count this process's memory in its own peak until it execs.
-    figures += loudness_figures(bench)
-    return figures, sessions
-
-
-def table(figures: list[Figure]) -> str:
-    rows = [("figure", "value", "target", "ok/over")]
-    rows += [(f.name, f.shown(), f.target, f.verdict) for f in figures]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i in (0, 3) else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "-" * len(max(lines, key=len)))
-    return "\n".join(lines)
+    figures: list[Figure] = []
+    for name, section in sections:
+        figures += guarded(name, section)
+    return figures, bench
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="2- and 6-minute sessions")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short sessions, fewer lines")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
-    short, long = (2.0, 6.0) if args.quick else (20.0, 60.0)
-
+    config = Config.make(args.quick)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as scratch:
-        figures, sessions = measure(Path(scratch), short, long)
+        figures, bench = measure(config, Path(scratch))
     runtime = time.perf_counter() - began
-
-    print("\n".join(f"session {line}" for line in sessions))
+    print("\n".join(f"session {line}" for line in bench.sessions))
     print(table(figures))
-    print(f"bench runtime: {runtime:.1f} s")
+    print(baselines(figures))
+    print(f"bench runtime: {runtime:.0f} s{' (--quick)' if args.quick else ''}")
     if args.json:
         report = {
-            "sessions": sessions,
-            "figures": [{**asdict(f), "ok": f.verdict or None} for f in figures],
+            "quick": args.quick,
+            "coach": bench.facts,
+            "sessions": bench.sessions,
+            "figures": [f.report() for f in figures],
             "runtime_seconds": runtime,
         }
         print(json.dumps(report, indent=2))
