@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from coach.feed import COMMANDS, Feed
 from coach.mixer import SourceBank
 from coach.status import where_text
 from coach.steps import Range
-from coach.timeline import Timeline
+from coach.timeline import Event, Timeline
 
 Progress = Callable[[int, int], None]
 #: Text to int16 speech at the session's rate (the session's voice, through its clip cache).
@@ -69,6 +70,7 @@ class Player:
         self.bank = bank
         self.on_progress = on_progress
         self.speaker = speaker
+        self._speech: tuple[list[int], list[Event]] | None = None  # for `again`
         self.feed = Feed(timeline, bank, ranges if ranges is not None else [(0, timeline.length)])
         self._output = output
         self._latency = 0
@@ -90,14 +92,14 @@ class Player:
     def again(self) -> None:
         """Say the last spoken line again (heard or being heard), then go on."""
         position = self.state().position
-        last = None
-        for event in self.timeline.events:
-            if event.start > position:
-                break
-            if event.kind == "speech":
-                last = event
-        if last is None:
+        if self._speech is None:  # by start, and stably so: the last of equal starts wins
+            spoken = sorted((e for e in self.timeline.events if e.kind == "speech"), key=_start)
+            self._speech = ([e.start for e in spoken], spoken)
+        starts, spoken = self._speech
+        index = bisect.bisect_right(starts, position) - 1
+        if index < 0:
             return
+        last = spoken[index]
         levelled = self.bank.levelled(last)[: last.length] * last.gain
         self.feed.say(self._as_played(levelled))
 
@@ -236,3 +238,7 @@ class Player:
 def play(timeline: Timeline, bank: SourceBank, on_progress: Progress | None = None) -> None:
     """Play the session on the default audio device; Ctrl-C stops it (KeyboardInterrupt)."""
     Player(timeline, bank, on_progress).run()
+
+
+def _start(event: Event) -> int:
+    return event.start
