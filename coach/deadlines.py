@@ -17,7 +17,7 @@ class Watchdog:
     thread has run, which means waiting for the GIL: with coach's other threads busy preparing
     clips, often a whole switch interval (5 ms), longer than espeak-ng takes to say a line.
     Here arming and disarming only take a lock; the thread (a daemon, made on first use) wakes
-    only when an earlier limit than the ones it waits for is armed.
+    when the earliest limit it knew of is up, or when one earlier than that is armed.
     """
 
     def __init__(self) -> None:
@@ -25,20 +25,22 @@ class Watchdog:
         self._armed: dict[int, tuple[float, Callable[[], object]]] = {}
         self._tickets = itertools.count()
         self._thread: threading.Thread | None = None
+        # When the thread next wakes by itself (None: only when notified). A limit armed
+        # after that wakes it; line after line, each limit is later, so none does.
+        self._wake_at: float | None = None
 
     def arm(self, seconds: float, action: Callable[[], object]) -> int:
         """Run `action` (in the watchdog's thread) `seconds` from now; a ticket for `disarm`."""
         due = time.monotonic() + seconds
         with self._cond:
             ticket = next(self._tickets)
-            earliest = min((d for d, _ in self._armed.values()), default=None)
             self._armed[ticket] = (due, action)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="coach-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif earliest is None or due < earliest:
+            elif self._wake_at is None or due < self._wake_at:
                 self._cond.notify()
             return ticket
 
@@ -55,8 +57,9 @@ class Watchdog:
                     due = [(d, t) for t, (d, _) in self._armed.items() if d <= now]
                     if due:
                         break
-                    earliest = min((d for d, _ in self._armed.values()), default=None)
-                    self._cond.wait(None if earliest is None else earliest - now)
+                    self._wake_at = min((d for d, _ in self._armed.values()), default=None)
+                    self._cond.wait(None if self._wake_at is None else self._wake_at - now)
+                    self._wake_at = None
                 actions = [self._armed.pop(t)[1] for _, t in sorted(due)]
             for action in actions:  # outside the lock: an action may take a while
                 with contextlib.suppress(Exception):  # one failing must not end the watchdog

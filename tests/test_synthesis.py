@@ -252,7 +252,9 @@ def test_the_counters_count_every_line_of_a_parallel_render(cache: ClipCache) ->
     lines = [line(f"Tally {n}.") for n in range(8)]
     render_speech(lines, cache, RATE)
     assert (cache.hits, cache.misses, cache.repairs) == (0, 8, 0)
-    (cache.directory / "lengths.json").unlink()  # so each clip is read in full
+    # Neither recorded lengths nor session-ready clips (coach.derived): each clip is read in full.
+    for made in [cache.directory / "lengths.json", *cache.directory.glob("derived-*.pcm")]:
+        made.unlink()
     again = ClipCache(cache.directory, cache.engine)
     render_speech(lines, again, RATE)
     assert (again.hits, again.misses, again.repairs) == (8, 0, 0)
