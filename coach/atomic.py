@@ -108,7 +108,7 @@ class AtomicFile:
 
 @contextlib.contextmanager
 def atomic_write(
-    path: Path, mode: int | None = None, *, exclusive: bool = False
+    path: Path, mode: int | None = None, *, exclusive: bool = False, durable: bool = True
 ) -> Iterator[AtomicFile]:
     """Write the file at `path` so that readers see the old file or the new one, never a
     torn one.
@@ -119,6 +119,9 @@ def atomic_write(
     FileExistsError is raised otherwise (first writer wins). `mode` defaults to the replaced
     file's permissions, else a new file's. Any error, KeyboardInterrupt included, removes the
     temporary file and leaves the target as it was; OSError is raised as it came.
+
+    `durable=False` leaves out the flushes to disk (fsync): for a cache that checks what it
+    reads and makes again what a crash spoiled, they cost more than they save.
     """
     target = real_target(Path(path))
     _refuse_other_than_file(target)
@@ -128,8 +131,10 @@ def atomic_write(
             yield AtomicFile(target, temp, file)
             file.flush()
             os.fchmod(file.fileno(), default_mode(target) if mode is None else mode)
-            os.fsync(file.fileno())
-        _fsync_path(temp)  # what was written to `temp` by name (ffmpeg) reaches the disk too
+            if durable:
+                os.fsync(file.fileno())
+        if durable:
+            _fsync_path(temp)  # what was written to `temp` by name (ffmpeg) reaches disk too
         _refuse_other_than_file(target)  # nothing was put there meanwhile
         if exclusive:
             _publish_exclusive(temp, target)
@@ -158,10 +163,15 @@ def _refuse_other_than_file(target: Path) -> None:
 
 
 def write_atomic(
-    path: Path, data: bytes, mode: int | None = None, *, exclusive: bool = False
+    path: Path,
+    data: bytes,
+    mode: int | None = None,
+    *,
+    exclusive: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Write `data` to `path` with `atomic_write`; returns the path really written."""
-    with atomic_write(path, mode, exclusive=exclusive) as out:
+    with atomic_write(path, mode, exclusive=exclusive, durable=durable) as out:
         out.file.write(data)
     return out.target
 

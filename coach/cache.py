@@ -118,7 +118,8 @@ class ClipCache:
         with contextlib.suppress(OSError):
             self._sweep()
             clear_foreign(path)
-            write_atomic(path, json.dumps(record, separators=(",", ":")).encode(), mode=0o644)
+            data = json.dumps(record, separators=(",", ":")).encode()
+            write_atomic(path, data, mode=0o644, durable=False)
 
     def _lengths_record(self) -> dict[str, Any]:
         try:
@@ -221,7 +222,7 @@ class ClipCache:
         for _ in range(3):
             clear_foreign(final)  # not a clip of ours: never written through, never kept
             try:
-                write_atomic(final, data, mode=_clip_mode(), exclusive=True)
+                write_atomic(final, data, mode=_clip_mode(), exclusive=True, durable=False)
                 return clip
             except NotAFileError:
                 return clip  # a directory keeps its place: the session still has its clip
@@ -234,7 +235,8 @@ class ClipCache:
             except OSError as exc:
                 if exc.errno not in _NO_LINKS:
                     raise
-                write_atomic(final, data, mode=_clip_mode())  # no hard links here
+                # No hard links here; no fsync either: a clip a crash spoiled fails its check.
+                write_atomic(final, data, mode=_clip_mode(), durable=False)
                 return clip
         return clip  # something keeps its place (a directory): the session has its clip
 

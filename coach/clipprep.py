@@ -101,11 +101,10 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
 
     samples = np.asarray(samples)
     pad = max(1, round(PAD_SECONDS * sample_rate))
-    loud = (samples >= SILENCE_THRESHOLD) | (samples <= -SILENCE_THRESHOLD)
-    if not len(samples) or not loud.any():
+    span = _audible(samples)
+    if span is None:
         return np.zeros(pad, dtype=np.int16)
-    first = int(np.argmax(loud))
-    last = len(samples) - 1 - int(np.argmax(loud[::-1]))
+    first, last = span
     voice = samples[first : last + 1].astype(np.float64) / 32768.0
     voice *= _fade(len(voice), round(FADE_IN_SECONDS * sample_rate), rising=True)
     voice *= _fade(len(voice), round(FADE_OUT_SECONDS * sample_rate), rising=False)
@@ -116,6 +115,24 @@ def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:
     out = np.zeros(len(voice) + 2 * pad, dtype=np.int16)
     out[pad : pad + len(voice)] = np.clip(np.rint(voice * 32768.0), -32768, 32767)
     return out
+
+
+def prepared_length(samples: NDArray[Any], sample_rate: int) -> int:
+    """How long `prepare_clip(samples, sample_rate)` is, without preparing it."""
+    pad = max(1, round(PAD_SECONDS * sample_rate))
+    span = _audible(samples)
+    return pad if span is None else span[1] - span[0] + 1 + 2 * pad
+
+
+def _audible(samples: NDArray[Any]) -> tuple[int, int] | None:
+    """The first and last sample at or above SILENCE_THRESHOLD; None for silence."""
+    import numpy as np
+
+    samples = np.asarray(samples)
+    loud = (samples >= SILENCE_THRESHOLD) | (samples <= -SILENCE_THRESHOLD)
+    if not len(samples) or not loud.any():
+        return None
+    return int(np.argmax(loud)), len(samples) - 1 - int(np.argmax(loud[::-1]))
 
 
 def ready_for_mix(clip: NDArray[Any], sample_rate: int) -> NDArray[Any]:

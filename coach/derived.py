@@ -68,7 +68,7 @@ def store(directory: Path, name: str, samples: NDArray[Any]) -> bool:
     path = path_for(directory, name)
     try:
         clear_foreign(path)  # a link or FIFO in its place is not ours
-        write_atomic(path, head + digest + payload, mode=0o644)
+        write_atomic(path, head + digest + payload, mode=0o644, durable=False)
     except OSError:
         return False
     return True

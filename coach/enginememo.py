@@ -103,4 +103,5 @@ class RememberedEngine:
         with contextlib.suppress(OSError):
             self.directory.mkdir(parents=True, exist_ok=True)
             clear_foreign(path)  # a FIFO or a link in its place is not ours: replaced
-            write_atomic(path, json.dumps(record, separators=(",", ":")).encode(), mode=0o644)
+            data = json.dumps(record, separators=(",", ":")).encode()
+            write_atomic(path, data, mode=0o644, durable=False)

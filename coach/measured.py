@@ -117,4 +117,4 @@ def _write(directory: Path, memo: dict[str, Any]) -> None:
         return
     with contextlib.suppress(OSError):
         clear_foreign(path)
-        write_atomic(path, data, mode=0o644)
+        write_atomic(path, data, mode=0o644, durable=False)

@@ -177,15 +177,15 @@ def render_speech(
             missing.append(line)
     found: dict[str, int] = {}
 
-    def resolved(line: SpeechLine, samples: NDArray[Any]) -> None:
-        samples.flags.writeable = False
+    def resolved(line: SpeechLine, made: tuple[int, NDArray[Any] | None]) -> None:
+        length, samples = made
         key = cache.key(line)
-        if derived.path_for(cache.directory, _session_name(key, sample_rate)).is_file():
-            # Kept on disk: read again when the mix needs it, not held all session.
+        if samples is None:  # in the cache: made ready for the mix when the mix needs it
             load = partial(_session_clip, cache, line, sample_rate)
-            clip = clips[line] = Clip(key, len(samples), load=load)
+            clip = clips[line] = Clip(key, length, load=load)
         else:
-            clip = clips[line] = Clip(key, len(samples), samples=samples)
+            samples.flags.writeable = False
+            clip = clips[line] = Clip(key, length, samples=samples)
         found[clip.key] = clip.length
         if progress is not None:
             progress(len(clips), total)
@@ -202,7 +202,7 @@ def _render_missing(
     lines: list[SpeechLine],
     cache: ClipStore,
     sample_rate: int,
-    resolved: Callable[[SpeechLine, NDArray[Any]], None],
+    resolved: Callable[[SpeechLine, tuple[int, NDArray[Any] | None]], None],
 ) -> None:
     """Read or render each of `lines`, calling `resolved` in this thread as each is done.
 
@@ -212,7 +212,8 @@ def _render_missing(
     from coach import synthesis
 
     abandoned = threading.Event()
-    threads = min(synthesis.worker_count(), len(lines))
+    # One thread more than workers: a worker starts its next line while coach stores the last.
+    threads = min(synthesis.worker_count() + 1, len(lines))
     executor = ThreadPoolExecutor(threads, thread_name_prefix="coach-speech")
     try:
         futures = {
@@ -232,16 +233,26 @@ def _render_missing(
 
 def _fresh_clip(
     cache: ClipStore, line: SpeechLine, sample_rate: int, abandoned: threading.Event
-) -> NDArray[Any]:
-    """`_session_clip` for `render_speech`: an engine's failure is said of its line."""
+) -> tuple[int, NDArray[Any] | None]:
+    """Render `line` into the cache: the length its session-ready clip has, and that clip
+    only if the cache could not keep the clip (nothing else needs the level worked out
+    now: `coach show` never does, and the mix does it once, `_session_clip`). An engine's
+    failure is said of its line."""
+    from coach.clipprep import prepare_clip, prepared_length, ready_for_mix
+
     if abandoned.is_set():  # another line failed: do not start this one
         raise SpeechLineError(line, "not spoken: rendering was abandoned")
     try:
-        return _session_clip(cache, line, sample_rate)
+        samples, rate = cache.load(line)
     except (CacheError, SpeechLineError):
         raise
     except SpeechError as exc:
         raise SpeechLineError(line, str(exc)) from exc
+    at_rate = resample(samples, rate, sample_rate)
+    if cache.has(cache.key(line)):
+        return prepared_length(at_rate, sample_rate), None
+    ready = ready_for_mix(prepare_clip(at_rate, sample_rate), sample_rate)
+    return len(ready), ready
 
 
 def _session_clip(cache: ClipStore, line: SpeechLine, sample_rate: int) -> NDArray[Any]:

@@ -26,10 +26,10 @@ from coach.cache import (
     LENGTHS_MAX_BYTES,
     CacheError,
     ClipCache,
-    decode_clip,
     default_cache_dir,
     read_bounded,
 )
+from coach.clipformat import decode_clip
 from coach.diagnostics import CoachError, SpeechError
 from coach.plan import SpeechLine
 from coach.speech import Pyttsx3Engine, SpeechEngine

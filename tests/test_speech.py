@@ -320,6 +320,7 @@ def test_a_known_clip_is_read_only_when_its_samples_are_used(
     first asks for it, at its recorded length."""
     cache = ClipCache(tmp_path, counting)
     first = render_speech([line()], cache, RATE)[line()]
+    first.samples  # noqa: B018 - made ready for the mix, and kept
     (ready,) = tmp_path.glob("derived-*.pcm")
     for path in (cache.path(line()), ready):
         path.write_bytes(path.read_bytes()[:-200])  # truncated on disk
@@ -330,10 +331,25 @@ def test_a_known_clip_is_read_only_when_its_samples_are_used(
     assert len(samples) == first.length and not samples.flags.writeable
 
 
+def test_rendering_leaves_the_level_to_the_mix_and_knows_the_length_already(
+    counting: CountingEngine, tmp_path: Path
+) -> None:
+    """`coach show` never needs a clip's level worked out: rendering only measures how long
+    the clip will be; the mix makes it ready the first time it needs it, and keeps it."""
+    cache = ClipCache(tmp_path, counting)
+    clip = render_speech([line()], cache, RATE)[line()]
+    assert list(tmp_path.glob("derived-*.pcm")) == []
+    raw, _ = cache.load(line())
+    assert clip.length == len(prepare_clip(raw, RATE))  # measured, not made
+    clip.samples  # noqa: B018
+    assert len(list(tmp_path.glob("derived-*.pcm"))) == 1
+
+
 def test_a_warm_run_reads_the_session_ready_clip_and_prepares_nothing(
     counting: CountingEngine, tmp_path: Path
 ) -> None:
     first = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    first.samples  # noqa: B018 - made ready for the mix, and kept
     cache = ClipCache(tmp_path, counting)
     again = render_speech([line()], cache, RATE)[line()]
     assert np.array_equal(again.samples, first.samples)
@@ -344,6 +360,7 @@ def test_a_damaged_session_ready_clip_is_made_again_from_the_stored_clip(
     counting: CountingEngine, tmp_path: Path
 ) -> None:
     first = render_speech([line()], ClipCache(tmp_path, counting), RATE)[line()]
+    first.samples  # noqa: B018 - made ready for the mix, and kept
     (ready,) = tmp_path.glob("derived-*.pcm")
     ready.write_bytes(ready.read_bytes()[:-3] + b"xyz")  # damaged, same size
     cache = ClipCache(tmp_path, counting)
