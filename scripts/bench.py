@@ -31,7 +31,6 @@ from bench_run import ROOT, Figure, Runner, Usage, baselines, first_sound, log, 
 ENGINES = ("pyttsx3", "festival", "flite")
 OWN_PROGRAM = {"flite": "flite -f lines.txt out.wav", "festival": "text2wave lines.txt -o out.wav"}
 LINES_RATE = 150  # wpm, the default of a routine; espeak-ng is given the same (-s)
-OWN_RUNS = 3
 
 
 @dataclass
@@ -231,9 +230,16 @@ def memory_figures(bench: Bench) -> list[Figure]:
             Figure("  its ffmpeg child", "MB", [ffmpeg for _, ffmpeg in peaks]),
         ]
     per_text = 1000 * bounds.seconds / bounds.texts
+    played, capture = str(bench.routines["bounds"]), bench.work / "capture.raw"
+    log("first sound of the bounds routine (context)")
+    heard = [
+        first_sound(bench.runner, played, bench.cache, capture, COACH_ENGINE="pyttsx3")
+        for _ in range(runs)
+    ]
     return [
         *figures,
         Figure("  python -c 'import numpy' (baseline)", "MB", numpy_mb),
+        Figure("  first sound, coach play bounds (context)", "s", heard),
         Figure("  bounds cold, coach show --json (pyttsx3)", "ms/line", [per_text]),
     ]
 
@@ -243,7 +249,12 @@ def memory_figures(bench: Bench) -> list[Figure]:
 
 def cold_figures(bench: Bench, engine: str) -> list[Figure]:
     """Wall time per line of `coach show R` rendering N new lines into an empty cache,
-    against one espeak-ng process rendering the same lines."""
+    against one espeak-ng process rendering the same lines and, for an engine that is a
+    program of its own, against one process of that program on the same lines.
+
+    The target is 2x espeak-ng for pyttsx3 (espeak-ng itself); festival and flite take far
+    longer than espeak-ng to say anything, so theirs is 2x their own program in one
+    process, and the ratio to espeak-ng is shown beside it."""
     count = bench.config.lines[engine]
     lines = routines.unique_lines(count)
     text = bench.work / f"lines-{engine}.txt"
@@ -271,7 +282,7 @@ def cold_figures(bench: Bench, engine: str) -> list[Figure]:
             f"cold render {engine}: per line, coach / espeak-ng",
             "x",
             [b.wall / a.wall for a, b in results],
-            2.0,
+            2.0 if engine not in OWN_PROGRAM else None,
             said,
         ),
         Figure(
@@ -282,10 +293,21 @@ def cold_figures(bench: Bench, engine: str) -> list[Figure]:
     if engine in OWN_PROGRAM:
         program = OWN_PROGRAM[engine].replace("lines.txt", str(text))
         command = program.replace("out.wav", str(bench.work / "own.wav")).split()
-        took = [run(command, bench.runner.env()).wall * per_line for _ in range(OWN_RUNS)]
-        figures.append(
-            Figure(f"  {OWN_PROGRAM[engine].split()[0]} alone, one process", "ms/line", took)
-        )
+        log(f"cold rendering, {engine}: {command[0]} alone / coach show in turns")
+        own = paired(bench.config.pairs, lambda: run(command, bench.runner.env()), ours)
+        shutil.rmtree(fresh, ignore_errors=True)
+        name = command[0]
+        figures += [
+            Figure(
+                f"cold render {engine}: per line, coach / {name} alone",
+                "x",
+                [b.wall / a.wall for a, b in own],
+                2.0,
+                f"one `{OWN_PROGRAM[engine]}` process on the same {count} lines; coach as "
+                "above; wall time, in turns",
+            ),
+            Figure(f"  {name} alone, one process", "ms/line", [a.wall * per_line for a, _ in own]),
+        ]
     return figures
 
 
@@ -394,7 +416,7 @@ def guarded(name: str, section: Callable[[], list[Figure]]) -> list[Figure]:
         return [Figure(name, "", error=str(error)[-400:])]
 
 
-def measure(config: Config, work: Path) -> tuple[list[Figure], Bench]:
+def measure(config: Config, work: Path, only: str = "") -> tuple[list[Figure], Bench]:
     bench = start(config, work)
     for path in dict.fromkeys(bench.routines[k] for k in ("short", "long", "longest")):
         render(bench, path)
@@ -409,7 +431,8 @@ def measure(config: Config, work: Path) -> tuple[list[Figure], Bench]:
     ]
     figures: list[Figure] = []
     for name, section in sections:
-        figures += guarded(name, section)
+        if only in name:
+            figures += guarded(name, section)
     return figures, bench
 
 
@@ -417,11 +440,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short sessions, fewer lines")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument(
+        "--only", default="", metavar="TEXT", help="only the sections whose name has TEXT in it"
+    )
     args = parser.parse_args()
     config = Config.make(args.quick)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as scratch:
-        figures, bench = measure(config, Path(scratch))
+        figures, bench = measure(config, Path(scratch), args.only)
     runtime = time.perf_counter() - began
     print("\n".join(f"session {line}" for line in bench.sessions))
     print(table(figures))

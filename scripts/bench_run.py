@@ -98,11 +98,13 @@ def paired(
     return [(baseline(), ours()) for _ in range(pairs)]
 
 
-def first_sound(runner: Runner, routine: str, cache: Path, capture: Path) -> float:
+def first_sound(runner: Runner, routine: str, cache: Path, capture: Path, **extra: str) -> float:
     """Seconds from starting `coach play` until the captured ALSA device has any bytes; the
     player is then stopped (SIGTERM), so no run leaves hours of audio for the next to wait on."""
     capture.unlink(missing_ok=True)
-    env = runner.env(cache, ALSA_CONFIG_PATH=str(ALSA_CONF), COACH_ALSA_CAPTURE=str(capture))
+    env = runner.env(
+        cache, ALSA_CONFIG_PATH=str(ALSA_CONF), COACH_ALSA_CAPTURE=str(capture), **extra
+    )
     command = [*runner.coach, "play", routine]
     began = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
