@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import math
 import numbers
 import os
@@ -140,6 +141,18 @@ def write_clip(path: Path, text: str, make: Callable[[Path], None]) -> None:
         with contextlib.suppress(OSError):
             fresh.unlink()
         raise
+
+
+def file_stamps(paths: list[str]) -> str:
+    """A stamp of `paths` (path, size and modification time of each that exists) that changes
+    when any of them does: how an engine tells, without starting, whether it changed
+    (`fingerprint()`, coach.enginememo)."""
+    stamps = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            found = os.stat(path)
+            stamps.append(f"{path} {found.st_size} {found.st_mtime_ns}")
+    return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
 
 
 def find_voice(voice: str, voices: list[Voice], engine: str = "") -> str:

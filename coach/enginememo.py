@@ -1,7 +1,8 @@
 """Engine facts kept beside the clip cache: an engine's version and voices without starting it.
 
 The clip cache's keys hold the engine's version, and a routine's voices are checked against
-the engine's list; asking festival for them starts it (0.25 s and 300 MB each run). An
+the engine's list; asking festival for them starts it (0.25 s and 300 MB each run), flite
+runs its program twice, pyttsx3 reads its metadata and loads espeak-ng (60 ms). An
 engine that can tell cheaply whether it changed (`fingerprint()`: its program's and voices'
 file stamps, read without starting anything) has its answers remembered in
 `FACTS_FILE` in the cache directory under that fingerprint, and asked again only when the
@@ -51,8 +52,9 @@ class RememberedEngine:
         return getattr(self.inner, name)
 
     def facts_at_hand(self) -> bool:
-        """Whether version and voices come without starting the engine: remembered under its
-        fingerprint, or an engine that answers from its own library (no fingerprint)."""
+        """Whether version and voices come without starting a slow engine: remembered under
+        its fingerprint, or an engine quick to ask (`quick_to_ask`: a library or a program run
+        for a few ms) or without a fingerprint. Nothing is written: this is for readers."""
         if self._facts is not None:
             return True
         fingerprint = getattr(self.inner, "fingerprint", None)
@@ -60,6 +62,8 @@ class RememberedEngine:
             return True
         stamp = fingerprint()
         self._facts = self._recall(stamp) if stamp is not None else None  # read once
+        if self._facts is None and getattr(self.inner, "quick_to_ask", False):
+            self._facts = (self.inner.version(), self.inner.voices())  # asked, not remembered
         return self._facts is not None
 
     def _known(self) -> tuple[str, list[Voice]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from coach.engine import (
     Voice,
     check_rate,
     excerpt,
+    file_stamps,
     find_voice,
     spoken_text,
     time_limit,
@@ -110,12 +110,7 @@ class FestivalEngine:
         files = [os.path.realpath(p) for p in programs if p is not None]
         for directory in VOICE_DIRS:
             files += sorted(glob.glob(f"{directory}/*/*"))
-        stamps = []
-        for path in files:
-            with contextlib.suppress(OSError):
-                found = os.stat(path)
-                stamps.append(f"{path} {found.st_size} {found.st_mtime_ns}")
-        return hashlib.sha256("\n".join(stamps).encode()).hexdigest()
+        return file_stamps(files)
 
     def version(self) -> str:
         version, names = _festival_facts()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import subprocess
 import threading
@@ -9,7 +11,14 @@ from pathlib import Path
 
 from coach.command_engine import ExternalEngine, program_version
 from coach.diagnostics import SpeechError
-from coach.engine import LIMIT_SECONDS, Voice, check_rate, find_voice, pitch_factor
+from coach.engine import (
+    LIMIT_SECONDS,
+    Voice,
+    check_rate,
+    file_stamps,
+    find_voice,
+    pitch_factor,
+)
 from coach.plan import SpeechLine
 
 DEFAULT_VOICE = "slt"
@@ -28,6 +37,8 @@ NAMES = {
     "kal16": "US English male, diphone 16 kHz (kal16)",
 }
 INSTALL_HINT = "install flite (Debian/Ubuntu: sudo apt-get install flite)"
+#: Where flite's shared libraries (the engine, its lexicons and its voices) are installed.
+LIBRARY_DIRS = ("/usr/lib/*", "/usr/lib", "/usr/local/lib", "/usr/lib64")
 
 _voices: list[str] | None = None
 _lock = threading.Lock()
@@ -52,6 +63,15 @@ def _voice_names() -> list[str]:
         return list(_voices)
 
 
+def library_files() -> list[str]:
+    """flite's shared libraries installed in the usual places (libflite*.so*), in order."""
+    found: dict[str, None] = {}
+    for directory in LIBRARY_DIRS:
+        for path in sorted(glob.glob(f"{directory}/libflite*.so*")):
+            found.setdefault(os.path.realpath(path))
+    return list(found)
+
+
 class FliteEngine(ExternalEngine):
     """flite, one process a line (about 0.06 s each).
 
@@ -61,10 +81,22 @@ class FliteEngine(ExternalEngine):
 
     name = "flite"
     label = "flite"
+    #: Asked for its version and voices, it runs flite twice, a few ms: unremembered facts may
+    #: be asked for (coach.enginememo.RememberedEngine.facts_at_hand).
+    quick_to_ask = True
 
     def __init__(self, timeout: float = LIMIT_SECONDS) -> None:
         super().__init__(timeout)
         self._version: str | None = None
+
+    def fingerprint(self) -> str | None:
+        """A stamp of the flite program and its libraries that changes when they do, read from
+        the files without running flite (coach.enginememo); None when flite is not installed.
+        The voices are built into the program or are its libraries, so this covers them."""
+        program = shutil.which("flite")
+        if program is None:
+            return None
+        return file_stamps([os.path.realpath(program), *library_files()])
 
     def version(self) -> str:
         if self._version is None:

@@ -3,6 +3,8 @@ worker processes (coach.synthesis running coach.speech_worker), never in coach's
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ from coach.engine import (
     Voice,
     check_rate,
     excerpt,
+    file_stamps,
     find_voice,
     spoken_text,
     write_clip,
@@ -32,6 +35,13 @@ def _default_driver() -> str:
     return "espeak"
 
 
+#: Where espeak-ng's library (the one coach.espeak and pyttsx3 load by its soname) and its
+#: data (voices and languages) are installed.
+_LIB_DIRS = ("/usr/lib/*", "/usr/lib", "/usr/local/lib", "/usr/lib64")
+ESPEAK_LIBRARIES = tuple(f"{d}/libespeak-ng.so.1" for d in _LIB_DIRS)
+ESPEAK_DATA = (*(f"{d}/espeak-ng-data" for d in _LIB_DIRS), "/usr/share/espeak-ng-data")
+ESPEAK_DATA += ("/usr/local/share/espeak-ng-data",)
+
 _voices: dict[str, list[Voice]] = {}  # by driver: the list cannot change while coach runs
 _voices_lock = threading.Lock()
 
@@ -48,6 +58,33 @@ class Pyttsx3Engine:
         self.name = f"pyttsx3-{self.driver}"
         self.timeout = timeout
         self._version: str | None = None
+
+    #: Asking for its version and voices starts nothing (espeak-ng's library answers, about
+    #: 60 ms): unremembered facts may be asked for (coach.enginememo).
+    quick_to_ask = True
+
+    def fingerprint(self) -> str | None:
+        """A stamp of pyttsx3 and espeak-ng's library and data that changes when they do,
+        read from the files without importing pyttsx3 or loading espeak-ng
+        (coach.enginememo); None (ask the engine) for another driver, or when either is not
+        found where it is looked for."""
+        if self.driver != "espeak":
+            return None
+        from importlib.util import find_spec
+
+        spec = find_spec("pyttsx3")  # a top-level package: found, not imported
+        libraries = sorted(p for pattern in ESPEAK_LIBRARIES for p in glob.glob(pattern))
+        if spec is None or spec.origin is None or not libraries:
+            return None
+        package = os.path.dirname(spec.origin)
+        files = [spec.origin, *sorted(glob.glob(f"{package}-*.dist-info/METADATA"))]
+        files += sorted({os.path.realpath(p) for p in libraries})
+        for data in sorted(d for pattern in ESPEAK_DATA for d in glob.glob(pattern)):
+            files.append(data)
+            # A voice added or removed changes the directory that lists it.
+            for part in ("voices", "lang"):
+                files += sorted(root for root, _, _ in os.walk(f"{data}/{part}"))
+        return file_stamps(files)
 
     def version(self) -> str:
         """pyttsx3's version plus the speech library's, so upgrading either invalidates clips."""
