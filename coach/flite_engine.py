@@ -1,13 +1,16 @@
-"""The flite adapter: the flite program per line, voices slt, rms, awb, kal and kal16."""
+"""The flite adapter: flite's library kept loaded per worker (coach.flite_library), or the flite
+program per line for a voice it has no library for; voices slt, rms, awb, kal and kal16."""
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 from coach.command_engine import ExternalEngine, program_version
 from coach.diagnostics import SpeechError
@@ -15,10 +18,14 @@ from coach.engine import (
     LIMIT_SECONDS,
     Voice,
     check_rate,
+    excerpt,
     file_stamps,
     find_voice,
     pitch_factor,
+    spoken_text,
+    write_clip,
 )
+from coach.flite_library import CORE_LIBRARY, VOICE_LIBRARY
 from coach.plan import SpeechLine
 
 DEFAULT_VOICE = "slt"
@@ -37,6 +44,8 @@ NAMES = {
     "kal16": "US English male, diphone 16 kHz (kal16)",
 }
 INSTALL_HINT = "install flite (Debian/Ubuntu: sudo apt-get install flite)"
+#: The speech worker's driver that says lines through flite's library (coach.speech_worker).
+WORKER_DRIVER = "flite"
 #: Where flite's shared libraries (the engine, its lexicons and its voices) are installed.
 LIBRARY_DIRS = ("/usr/lib/*", "/usr/lib", "/usr/local/lib", "/usr/lib64")
 
@@ -72,8 +81,21 @@ def library_files() -> list[str]:
     return list(found)
 
 
+@functools.cache
+def has_library(voice: str) -> bool:
+    """Whether flite's library and `voice`'s are installed where flite's libraries are looked
+    for (nothing is loaded to tell)."""
+    wanted = (CORE_LIBRARY, VOICE_LIBRARY.format(voice))
+    return all(any(glob.glob(f"{d}/{name}") for d in LIBRARY_DIRS) for name in wanted)
+
+
 class FliteEngine(ExternalEngine):
-    """flite, one process a line (about 0.06 s each).
+    """flite's library, loaded once in each speech worker (`python -m coach.speech_worker
+    flite`, coach.flite_library), which says line after line (a few ms each for kal, 20-50 for
+    the clustergen voices slt, rms and awb) under each line's time limit: a crash or a hang
+    fails that line only. A clip is the same bytes the flite program makes, so the version
+    (the cache keys) is the program's. A voice the program lists but whose library is not
+    installed (a flite built otherwise) is said by the program, once a line, as before.
 
     Rate is words per minute like espeak-ng's (`duration_stretch`), pitch 0..100 like
     espeak-ng's (`int_f0_target_mean` on the voice's own mean pitch; 50 leaves it).
@@ -116,12 +138,48 @@ class FliteEngine(ExternalEngine):
     def check_voice(self, voice: str) -> None:
         find_voice(voice, self.voices(), self.name)
 
-    def command(self, line: SpeechLine, text: str, out: Path) -> tuple[list[str], bytes]:
+    def settings(self, line: SpeechLine) -> tuple[str, str, str | None]:
+        """The voice, `duration_stretch` and `int_f0_target_mean` (None: the voice's own) for
+        `line`, the numbers written as the program is given them."""
         voice = find_voice(line.voice, self.voices(), self.name) if line.voice else DEFAULT_VOICE
         stretch = NATURAL_WPM.get(voice, 165.0) / check_rate(line.rate)
-        argv = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.4f}"]
+        mean = None
         if line.pitch is not None and line.pitch != 50 and voice in OWN_F0:
-            mean = OWN_F0[voice] * pitch_factor(line.pitch)
-            argv += ["--setf", f"int_f0_target_mean={mean:.1f}"]
+            mean = f"{OWN_F0[voice] * pitch_factor(line.pitch):.1f}"
+        return voice, f"{stretch:.4f}", mean
+
+    def command(self, line: SpeechLine, text: str, out: Path) -> tuple[list[str], bytes]:
+        voice, stretch, mean = self.settings(line)
+        argv = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}"]
+        if mean is not None:
+            argv += ["--setf", f"int_f0_target_mean={mean}"]
         # The text as one argument after -t: never read as an option, whatever it starts with.
         return [*argv, "-o", str(out), "-t", text], b""
+
+    def synthesize(self, line: SpeechLine, path: Path) -> None:
+        """Write `line` as a WAV file at `path` (through `write_clip`), said by a flite worker,
+        or by the program for a voice without a library."""
+        from coach import synthesis
+
+        voice, stretch, mean = self.settings(line)
+        if not has_library(voice):
+            super().synthesize(line, path)
+            return
+        text = spoken_text(line)
+        limit = self.time_limit(text)
+
+        def say(fresh: Path) -> None:
+            message: dict[str, Any] = {"op": "say", "text": text, "voice": voice}
+            message.update(stretch=stretch, f0=mean, path=str(fresh), limit=limit)
+            try:
+                reply = synthesis.pool(WORKER_DRIVER).request(message, limit)
+            except synthesis.WorkerFailed as exc:
+                raise SpeechError(
+                    f"the flite engine {exc.reason} saying {excerpt(text)!r}"
+                ) from None
+            if "error" in reply:
+                raise SpeechError(
+                    f"the flite engine failed saying {excerpt(text)!r}: {reply['error']}"
+                )
+
+        write_clip(path, text, say)

@@ -1,12 +1,14 @@
-"""Speech worker program (`python -m coach.speech_worker DRIVER`): the pyttsx3 adapter, run only
-here, in a process of its own, so that nothing the engine does can take coach down.
+"""Speech worker program (`python -m coach.speech_worker DRIVER`): the pyttsx3 adapter, or
+flite's library for DRIVER `flite` (coach.flite_library), run only here, in a process of its
+own, so that nothing the engine does can take coach down.
 
 Protocol, one JSON object per line: the worker first writes {"ready": true, "pid": N} (or
 {"error": MESSAGE} and exits); then, for each request read from stdin, one reply on the
 original stdout: {"op": "say", "text", "voice", "rate", "pitch", "path", "limit"} -> {"ok":
-true}; {"op": "voices"} -> {"voices": [[id, name, [language, ...]], ...]}; a failure the
-engine reports -> {"error": MESSAGE}. End of stdin ends the worker. File descriptor 1 is
-pointed at /dev/null first: pyttsx3 prints "Audio saved to ..." and must not corrupt replies.
+true} (for flite: "stretch" and "f0" in place of "rate" and "pitch"); {"op": "voices"} ->
+{"voices": [[id, name, [language, ...]], ...]}; a failure the engine reports -> {"error":
+MESSAGE}. End of stdin ends the worker. File descriptor 1 is pointed at /dev/null first:
+pyttsx3 prints "Audio saved to ...", flite its warnings, and neither may corrupt replies.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import IO, Any
 
 from coach.diagnostics import SpeechError
 from coach.espeak import INSTALL_HINT
+from coach.flite_library import FliteBackend
 
 DEFAULT_PITCH = 50  # espeak-ng's own default
 #: Test hook: "KIND:TEXT" makes a worker asked to say exactly TEXT die of signal KIND
@@ -161,6 +164,14 @@ class Backend:
         if self.errors:
             raise SpeechError(f"the text-to-speech engine failed saying {text!r}: {self.errors[0]}")
 
+    def say(self, request: dict[str, Any]) -> None:
+        text, limit = str(request["text"]), float(request["limit"])
+        args = (text, request["voice"], int(request["rate"]), request["pitch"])
+        try:
+            self.render(*args, Path(request["path"]), limit)
+        except _Interrupted:
+            self.render(*args, Path(request["path"]), limit)
+
 
 def _inject_fault(text: str) -> None:
     kind, _, target = os.environ.get(FAULT_ENV, "").partition(":")
@@ -175,18 +186,13 @@ def _inject_fault(text: str) -> None:
     os.kill(os.getpid(), getattr(signal, f"SIG{kind.upper()}"))
 
 
-def _say(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
-    text, limit = str(request["text"]), float(request["limit"])
-    _inject_fault(text)
-    args = (text, request["voice"], int(request["rate"]), request["pitch"], Path(request["path"]))
-    try:
-        backend.render(*args, limit)
-    except _Interrupted:
-        backend.render(*args, limit)
+def _say(backend: Backend | FliteBackend, request: dict[str, Any]) -> dict[str, Any]:
+    _inject_fault(str(request["text"]))
+    backend.say(request)
     return {"ok": True}
 
 
-def _serve(backend: Backend, requests: IO[bytes], send: Any, quiet: IO[str]) -> None:
+def _serve(backend: Backend | FliteBackend, requests: IO[bytes], send: Any, quiet: IO[str]) -> None:
     for raw in iter(requests.readline, b""):
         request = json.loads(raw)
         # Should coach be gone without closing our stdin, a hung engine still ends this
@@ -218,8 +224,9 @@ def main(argv: list[str]) -> int:
         replies.write(json.dumps(message) + "\n")
         replies.flush()
 
+    driver = argv[0] if argv else "espeak"
     try:
-        backend = Backend(argv[0] if argv else "espeak")
+        backend: Backend | FliteBackend = FliteBackend() if driver == "flite" else Backend(driver)
     except SpeechError as exc:
         send({"error": str(exc)})
         return 1

@@ -2,24 +2,24 @@
 each line under a time limit, so that an engine that crashes or hangs fails that line only.
 
 A worker is a long-lived process that says line after line, so a line costs no process start:
-`python -m coach.speech_worker DRIVER` for pyttsx3 (one JSON object a line each way, see that
-module), or festival itself reading Scheme on its stdin (coach.festival_server). Which program
-and how to speak to it is a `WorkerKind`. Not multiprocessing: its `spawn` start re-imports
-the parent's `__main__` (the CLI) in every child and its `fork` start breaks espeak-ng;
-`forkserver` adds a server and a resource tracker to clean up. A subprocess is exec'd fresh
-(nothing of coach's process is inherited, espeak-ng included), its pid is ours to kill, its
-exit status names the signal that ended it, and the end of a pipe is how either side learns
-that the other is gone.
+`python -m coach.speech_worker DRIVER` for pyttsx3 and for flite's library (one JSON object a
+line each way, see that module), or festival itself reading Scheme on its stdin
+(coach.festival_server). Which program and how to speak to it is a `WorkerKind`. Not
+multiprocessing: its `spawn` start re-imports the parent's `__main__` (the CLI) in every child
+and its `fork` start breaks espeak-ng; `forkserver` adds a server and a resource tracker to
+clean up. A subprocess is exec'd fresh (nothing of coach's process is inherited, espeak-ng
+included), its pid is ours to kill, its exit status names the signal that ended it, and the end
+of a pipe is how either side learns that the other is gone.
 
 A line's time limit is kept by the watchdog (coach.deadlines), which kills the worker; a worker
-left waiting for a parent that died ends at the end of its stdin, and a pyttsx3 worker stuck
+left waiting for a parent that died ends at the end of its stdin, and a speech_worker stuck
 in the engine ends itself a little after the line's limit (`speech_worker.SELF_LIMIT_GRACE`).
 Every worker still alive when coach exits is killed (`atexit`), and `stop_all` kills them at
 once when a render is abandoned (an error, Ctrl-C, a SIGTERM turned into an exception).
 
-Engines that are programs run once a line (flite, a command template) run through
-`run_command`, under the same limit, in a session of their own so that `stop_all` and the
-limit kill whatever they started too.
+Engines that are programs run once a line (a command template; flite for a voice it has no
+library for) run through `run_command`, under the same limit, in a session of their own so
+that `stop_all` and the limit kill whatever they started too.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import IO, Any
 from coach.deadlines import WATCHDOG
 from coach.diagnostics import SpeechError
 
-#: Seconds a new worker may take to import pyttsx3 and start the engine.
+#: Seconds a new worker may take to start its engine (import pyttsx3, load flite, ...).
 START_LIMIT = 60.0
 # Where `python -m coach.speech_worker` finds this very coach package: its parent directory,
 # made the worker's working directory (so also the first entry of its sys.path).
@@ -36,8 +36,9 @@ class WorkerFailed(SpeechError):
 
 class WorkerKind:
     """How to start one kind of worker and speak to it. This one runs `coach.speech_worker`
-    with a pyttsx3 driver, one JSON object a line each way; festival's speaks Scheme
-    (coach.festival_server). Workers of one kind are interchangeable: `key` names the pool."""
+    with a pyttsx3 driver or `flite` (flite's library), one JSON object a line each way;
+    festival's speaks Scheme (coach.festival_server). Workers of one kind are
+    interchangeable: `key` names the pool."""
 
     #: In a session of its own, killed with its whole process group (a program that may start
     #: programs of its own, and that does not ignore Ctrl-C itself as speech_worker does).
@@ -46,7 +47,7 @@ class WorkerKind:
     keeps_errors = False
 
     def __init__(self, driver: str) -> None:
-        self.key = f"pyttsx3 {driver}"
+        self.key = f"speech_worker {driver}"
         self.driver = driver
 
     def argv(self) -> list[str]:
