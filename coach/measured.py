@@ -67,12 +67,16 @@ def _context(directory: Path, engine: str) -> str:
 
 
 def _fingerprint(engine: str) -> str:
-    """The engine's own stamp, for one that can give it without starting (festival)."""
-    if engine != "festival":
-        return ""
-    from coach.festival_engine import FestivalEngine
+    """The engine's own stamp, for one that can give it without starting (an upgrade of
+    festival, flite or espeak-ng changes it); empty for one that cannot."""
+    from coach.diagnostics import SpeechError
+    from coach.engines import make_engine
 
-    return FestivalEngine().fingerprint() or ""
+    try:
+        stamp = getattr(make_engine(engine), "fingerprint", None)
+        return (stamp() or "") if callable(stamp) else ""
+    except SpeechError:  # not an engine coach knows: measuring says so
+        return ""
 
 
 def _stamps(paths: dict[str, Any]) -> dict[str, str]:

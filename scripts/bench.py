@@ -29,7 +29,12 @@ import bench_routines as routines
 from bench_run import ROOT, Figure, Runner, Usage, baselines, first_sound, log, paired, run, table
 
 ENGINES = ("pyttsx3", "festival", "flite")
-OWN_PROGRAM = {"flite": "flite -f lines.txt out.wav", "festival": "text2wave lines.txt -o out.wav"}
+# Each engine's own program as coach speaks through it: flite in coach's default voice (slt)
+# at the bench's rate (its own pace, 183 wpm, stretched to 150), festival's text2wave.
+OWN_PROGRAM = {
+    "flite": "flite -voice slt --setf duration_stretch=1.2200 -f lines.txt out.wav",
+    "festival": "text2wave lines.txt -o out.wav",
+}
 LINES_RATE = 150  # wpm, the default of a routine; espeak-ng is given the same (-s)
 
 
