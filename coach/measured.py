@@ -12,6 +12,7 @@ is measured anew. Nothing is synthesized either way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -59,13 +60,18 @@ def measure(ref: str, cache_dir: Path | None = None) -> tuple[str, float, bool]:
 
 def _context(directory: Path, engine: str) -> str:
     """A stamp of what a length depends on besides the routine's own files."""
-    parts = [engine, _fingerprint(engine)]
+    parts = [engine, _fingerprint(engine), _code()]
     for name in ("lengths.json", "engine-facts.json"):
         parts.append(_stamp(directory / name))
-    parts += sorted(f"{p.name} {_stamp(p)}" for p in _CODE.glob("*.py"))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+@functools.cache  # coach's code does not change while it runs
+def _code() -> str:
+    return "\n".join(sorted(f"{p.name} {_stamp(p)}" for p in _CODE.glob("*.py")))
+
+
+@functools.cache  # nor, for the length of one listing, do the engines
 def _fingerprint(engine: str) -> str:
     """The engine's own stamp, for one that can give it without starting (an upgrade of
     festival, flite or espeak-ng changes it); empty for one that cannot."""
