@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +19,7 @@ from coach.cli_options import (
     pacing_options,
     sample_pacing_options,
 )
+from coach.cli_output import audio_stdout, export, show
 from coach.cli_session import build_session, format_clock, pacing_overrides, progress_bar, switch
 from coach.cli_session import with_profile as with_profile
 from coach.cli_signals import SIGPIPE, stop_signals, stopped
@@ -91,24 +89,8 @@ def list_routines(cache_dir: Path | None) -> None:
 
 main.add_command(check)
 main.add_command(config_group)
-
-
-@main.command()
-@click.argument("routine")
-@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
-@pacing_options
-def show(routine: str, as_json: bool, **pacing: Any) -> None:
-    """Show the timeline of ROUTINE: when each cue sounds, in which step."""
-    from coach.table import routine_header, timeline_table
-
-    built = build_session(routine, **pacing)
-    if as_json:
-        for chunk in built.timeline.json_chunks():  # streamed: a long session's events
-            click.echo(chunk, nl=False)
-        click.echo()
-    else:
-        click.echo(routine_header(built.routine.header, built.timeline))
-        click.echo(timeline_table(built.timeline))
+main.add_command(show)
+main.add_command(export)
 
 
 @main.command()
@@ -196,84 +178,6 @@ def play(
     finally:
         output.close()
     click.echo("Stopped." if was_quit else "Done.", err=True)
-
-
-@main.command()
-@click.argument("routine")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    required=True,
-    help="File to write (.mp3, .wav or .ogg), or - for standard output (in --format, "
-    "else mp3; not a terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["mp3", "wav", "ogg"]),
-    help="Audio format [default: from the extension, else mp3].",
-)
-@pacing_options
-def export(routine: str, output: Path, fmt: str | None, **pacing: Any) -> None:
-    """Export ROUTINE as an audio file, with a chapter per step.
-
-    With -o -, the audio goes to standard output, e.g.: coach export ROUTINE -o - | mpv -
-    """
-    from coach.export import check_target
-    from coach.export import export as export_timeline
-    from coach.session import routine_inputs
-
-    if str(output) == "-":
-        export_to_stdout(routine, fmt, pacing)
-        return
-    check_target(output, fmt, routine_inputs(routine))  # before any speech is rendered
-    built = build_session(routine, **pacing)
-    with progress_bar(f"Writing {output.name}") as progress:
-        written = export_timeline(
-            built.timeline, built.bank, output, fmt, progress, built.routine.inputs
-        )
-    click.echo(f"Wrote {written} ({format_clock(built.timeline.duration)})", err=True)
-
-
-def export_to_stdout(routine: str, fmt: str | None, pacing: dict[str, Any]) -> None:
-    """`coach export ROUTINE -o -`: the audio alone on standard output, never a terminal."""
-    from coach.export import check_stream_target, export_stream
-    from coach.session import routine_inputs
-
-    with audio_stdout() as fd:
-        check_stream_target(fd, routine_inputs(routine))  # before any speech is rendered
-        built = build_session(routine, **pacing)
-        check_stream_target(fd, built.routine.inputs)
-        with progress_bar("Writing standard output") as progress:
-            written = export_stream(built.timeline, built.bank, fd, fmt, progress)
-    duration = format_clock(built.timeline.duration)
-    click.echo(f"Wrote {written} to standard output ({duration})", err=True)
-
-
-@contextmanager
-def audio_stdout() -> Iterator[int]:
-    """A descriptor for standard output, which meanwhile points at standard error: whatever
-    else would be printed there (a library's chatter) cannot get into the audio."""
-    try:
-        sys.stdout.flush()
-        stdout = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is a ValueError
-        raise click.UsageError("-o -: standard output is not a file or pipe here") from None
-    if os.isatty(stdout):
-        raise click.UsageError(
-            "-o -: standard output is a terminal, and audio would only garble it; "
-            "send it to a file or a player instead: -o - > session.mp3, or -o - | mpv -"
-        )
-    audio = os.dup(stdout)
-    saved = os.dup(stdout)
-    os.dup2(sys.stderr.fileno(), stdout)
-    try:
-        yield audio
-    finally:
-        os.close(audio)
-        os.dup2(saved, stdout)
-        os.close(saved)
 
 
 @main.command()

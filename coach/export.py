@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
-from coach.atomic import AtomicFile, atomic_write, new_temp, remove_stale
+from coach.atomic import AtomicFile, atomic_write, new_temp, remove_stale, write_atomic
 from coach.chapters import tagged_wav_header, wav_tag_chunks
 from coach.diagnostics import ExportError
 from coach.encoding import ffmetadata as ffmetadata
@@ -62,13 +62,41 @@ def check_target(
     chosen = format_for(path, fmt)
     if suffix and suffix != chosen:
         raise ExportError(f"cannot write {path} as {chosen}: its name says .{suffix}")
+    return _writable(path, inputs), chosen
+
+
+def cue_sheet_paths(path: Path, inputs: Iterable[str | Path] = ()) -> tuple[Path, Path]:
+    """Where `--cues` writes beside the audio file `path` (x.mp3: x.vtt and x.chapters.vtt),
+    checked as `check_target` checks the audio's; ExportError if either may not be written."""
+    given = Path(path)
+    cues, chapters = given.with_suffix(".vtt"), given.with_suffix(".chapters.vtt")
+    listed = list(inputs)
+    for sheet in (cues, chapters):
+        _writable(sheet, listed)
+    return cues, chapters
+
+
+def write_cue_sheets(timeline: Timeline, paths: tuple[Path, Path]) -> None:
+    """Write the cue sheet and the chapters file (coach.cuesheet) to `paths`, atomically."""
+    from coach.cuesheet import chapters_vtt, cues_vtt
+
+    for path, text in zip(paths, (cues_vtt(timeline), chapters_vtt(timeline)), strict=True):
+        try:
+            write_atomic(path, text.encode("utf-8"))
+        except OSError as exc:
+            raise ExportError(f"cannot write {path}: {_reason(exc, path.parent)}") from None
+
+
+def _writable(path: Path, inputs: Iterable[str | Path]) -> Path:
+    """The real path an export to `path` writes; ExportError unless what is there is a
+    regular file or nothing, and not one of `inputs`, the files the session reads."""
     if "\0" in str(path):
         raise ExportError(f"cannot write {str(path)!r}: a file name cannot hold a NUL character")
     real = Path(os.path.realpath(path))
     try:
         found = real.stat()
     except FileNotFoundError:
-        return real, chosen
+        return real
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {_reason(exc, path.parent)}") from exc
     if not stat.S_ISREG(found.st_mode):
@@ -80,7 +108,7 @@ def check_target(
                     f"cannot write {path}: the session reads it ({source}); "
                     "choose another name for the export"
                 )
-    return real, chosen
+    return real
 
 
 def check_stream_target(fd: int, inputs: Iterable[str | Path] = ()) -> None:
