@@ -19,7 +19,7 @@ from coach.cli_options import (
     pacing_options,
     sample_pacing_options,
 )
-from coach.cli_output import audio_stdout, export, show
+from coach.cli_output import audio_stdout, export, picture, show
 from coach.cli_session import build_session, format_clock, pacing_overrides, progress_bar, switch
 from coach.cli_session import with_profile as with_profile
 from coach.cli_signals import SIGPIPE, stop_signals, stopped
@@ -91,6 +91,7 @@ main.add_command(check)
 main.add_command(config_group)
 main.add_command(show)
 main.add_command(export)
+main.add_command(picture)
 
 
 @main.command()

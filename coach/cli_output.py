@@ -142,3 +142,30 @@ def audio_stdout() -> Iterator[int]:
         os.close(audio)
         os.dup2(saved, stdout)
         os.close(saved)
+
+
+@click.command()
+@click.argument("routine")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to draw: .svg (hover a spoken line's mark to read it) or .png.",
+)
+@pacing_options
+def picture(routine: str, output: Path, **pacing: Any) -> None:
+    """Draw the session of ROUTINE as a picture (SVG or PNG).
+
+    Steps, reps, breaths, holds and spoken lines on a time axis in minutes, at your pacing.
+
+    E.g.: coach picture wall-release -o wall-release.svg
+    """
+    from coach.picture import picture_svg
+    from coach.picture_file import check_picture_target, write_picture
+    from coach.session import routine_inputs
+
+    check_picture_target(output, routine_inputs(routine))  # before any speech is rendered
+    built = build_session(routine, **pacing)
+    write_picture(picture_svg(built.timeline), output)
+    click.echo(f"Wrote {output} ({format_clock(built.timeline.duration)})", err=True)

@@ -9,7 +9,7 @@ from coach import nodes, words
 from coach.checkins import add_candidates, name_candidates
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
-from coach.plan import Overlay, Plan, Segment, SpeechLine
+from coach.plan import Overlay, Phase, PhaseKind, Plan, Segment, SpeechLine
 from coach.texts import substitute as substitute  # part of this module's interface
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
@@ -260,7 +260,8 @@ class _Compiler:
             for number in range(hold.countdown, 0, -1):
                 at = hold.seconds - number
                 overlays.append(Overlay(at, "speech", self.line(str(number), pacing)))
-        return Segment(steps, seconds=hold.seconds, overlays=overlays)
+        phase = Phase("hold", 0.0, hold.seconds, countdown=hold.countdown or 0)
+        return Segment(steps, seconds=hold.seconds, overlays=overlays, phases=(phase,))
 
     def breathe(self, breathe: nodes.Breathe, pacing: Pacing, steps: tuple[int, ...]) -> Segment:
         if self.overrides.breath is not None:  # --breath "4-6" paces every breathe statement
@@ -274,8 +275,10 @@ class _Compiler:
             )
         cycle = breathe.inhale + breathe.hold_in + breathe.exhale + breathe.hold_out
         overlays: list[Overlay] = []
+        phases: list[Phase] = []
         for number in range(breathe.count):
             start = number * cycle
+            phases += _breath_phases(breathe, start)
             first, last = number == 0, number == breathe.count - 1 and breathe.count > 2
             inhale = words.LAST_BREATH_IN if last and not first else words.BREATHE_IN
             exhale = words.BREATHE_OUT
@@ -291,7 +294,7 @@ class _Compiler:
             at += breathe.exhale
             if breathe.hold_out:
                 overlays.append(Overlay(at, "speech", self.line(words.HOLD, pacing)))
-        return Segment(steps, seconds=cycle * breathe.count, overlays=overlays)
+        return Segment(steps, cycle * breathe.count, overlays=overlays, phases=tuple(phases))
 
     def repeat(
         self,
@@ -337,3 +340,19 @@ class _Compiler:
             reps=repeat.count,
             period=period,
         )
+
+
+def _breath_phases(breathe: nodes.Breathe, start: float) -> list[Phase]:
+    """One breath cycle from `start`: in, its hold, out (with its hiss), its hold."""
+    parts: list[tuple[PhaseKind, float]] = [
+        ("in", breathe.inhale),
+        ("hold-in", breathe.hold_in),
+        ("out", breathe.exhale),
+        ("hold-out", breathe.hold_out),
+    ]
+    phases = []
+    for kind, seconds in parts:
+        if seconds > 0:
+            phases.append(Phase(kind, start, seconds, hiss=kind == "out" and breathe.hiss))
+        start += seconds
+    return phases

@@ -62,7 +62,7 @@ def check_target(
     chosen = format_for(path, fmt)
     if suffix and suffix != chosen:
         raise ExportError(f"cannot write {path} as {chosen}: its name says .{suffix}")
-    return _writable(path, inputs), chosen
+    return writable_target(path, inputs), chosen
 
 
 def cue_sheet_paths(path: Path, inputs: Iterable[str | Path] = ()) -> tuple[Path, Path]:
@@ -72,7 +72,7 @@ def cue_sheet_paths(path: Path, inputs: Iterable[str | Path] = ()) -> tuple[Path
     cues, chapters = given.with_suffix(".vtt"), given.with_suffix(".chapters.vtt")
     listed = list(inputs)
     for sheet in (cues, chapters):
-        _writable(sheet, listed)
+        writable_target(sheet, listed)
     return cues, chapters
 
 
@@ -87,7 +87,7 @@ def write_cue_sheets(timeline: Timeline, paths: tuple[Path, Path]) -> None:
             raise ExportError(f"cannot write {path}: {_reason(exc, path.parent)}") from None
 
 
-def _writable(path: Path, inputs: Iterable[str | Path]) -> Path:
+def writable_target(path: Path, inputs: Iterable[str | Path]) -> Path:
     """The real path an export to `path` writes; ExportError unless what is there is a
     regular file or nothing, and not one of `inputs`, the files the session reads."""
     if "\0" in str(path):

@@ -10,7 +10,7 @@ from coach.checkins import checkin_events
 from coach.diagnostics import Diagnostic, Position
 from coach.expansion import BUILTIN_SOUND_SECONDS
 from coach.plan import ClipInfo, Plan, Segment, SpeechLine
-from coach.timeline import Chapter, Event, RepRun, Timeline
+from coach.timeline import Chapter, Event, PhaseSpan, RepRun, Timeline
 from coach.units import format_duration
 
 # Under speech, sounds (the chime, files) drop to this gain so the words stay clear. Clicks
@@ -41,6 +41,7 @@ def lay_out(
     events: list[Event] = []
     spans: dict[int, list[int]] = {}
     reps: list[RepRun] = []
+    phases: list[PhaseSpan] = []
     cursor = 0
     intro_end = 0
     offsets: list[int] = []  # where each segment starts
@@ -51,6 +52,10 @@ def lay_out(
         length = _segment_length(segment, sample_rate, clips, sound_lengths)
         if segment.reps:
             reps.append(RepRun(cursor, segment.reps, segment.period, segment.step))
+        for phase in segment.phases:
+            first = cursor + seconds_to_samples(phase.at, sample_rate)
+            last = cursor + seconds_to_samples(phase.at + phase.seconds, sample_rate)
+            phases.append(PhaseSpan(phase.kind, first, last, phase.hiss, phase.countdown))
         for step in segment.steps:
             span = spans.setdefault(step, [cursor, cursor])
             span[1] = cursor + length
@@ -69,7 +74,7 @@ def lay_out(
         events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
     return LevelledTimeline(
         plan.title, sample_rate, length, chapters, _duck(events), reps, intro_end,
-        loudness=plan.loudness,
+        loudness=plan.loudness, phases=phases,
     )  # fmt: skip
 
 

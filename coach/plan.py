@@ -8,6 +8,8 @@ from typing import Literal
 from coach.diagnostics import Position
 
 OverlayKind = Literal["speech", "click", "sound", "hiss", "checkin"]
+#: What the body does in a stretch: breathe in or out, hold after either, or a `hold`.
+PhaseKind = Literal["in", "hold-in", "out", "hold-out", "hold"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,19 @@ class Overlay:
     ends: float | None = None
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a breathe or hold segment, `at` seconds into it: what a picture of the
+    session draws (coach.picture). `hiss` marks a breath out with its hiss; `countdown` the
+    numbers a hold counts down at its end."""
+
+    kind: PhaseKind
+    at: float
+    seconds: float
+    hiss: bool = False
+    countdown: int = 0
+
+
 @dataclass
 class Segment:
     """One stretch of the session, laid end to end with the others.
@@ -56,6 +71,7 @@ class Segment:
     reps: int = 0
     period: float = 0.0
     position: Position | None = None  # the statement it comes from, for warnings
+    phases: tuple[Phase, ...] = ()  # breathe and hold: what is done when
 
     @property
     def step(self) -> int | None:

@@ -62,6 +62,17 @@ class RepRun:
     step: int | None = None
 
 
+@dataclass(frozen=True)
+class PhaseSpan:
+    """A breath phase or a hold, from sample `start` to `end` (coach.plan.Phase, laid out)."""
+
+    kind: str  # in, hold-in, out, hold-out, hold
+    start: int
+    end: int
+    hiss: bool = False
+    countdown: int = 0
+
+
 @dataclass
 class Timeline:
     title: str
@@ -72,6 +83,7 @@ class Timeline:
     reps: list[RepRun] = field(default_factory=list)
     intro_end: int = 0  # where the routine itself starts, after lead-in silence and countdown
     about: str = ""  # the routine's `about:` line: the files' comment tag
+    phases: list[PhaseSpan] = field(default_factory=list)  # breaths and holds, in order
 
     def rep_at(self, sample: int) -> tuple[int, int] | None:
         """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""
