@@ -301,3 +301,12 @@ def decode_pcm(path: Path, rate: int) -> np.ndarray:
         check=True,
     ).stdout
     return np.frombuffer(raw, "<i2").copy()
+
+
+def gone(pid: int) -> bool:
+    """Whether no process `pid` is left (a zombie not yet reaped still counts as there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

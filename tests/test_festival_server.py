@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import gone
 
 from coach import synthesis
 from coach.atomic import is_temp_name
@@ -72,14 +73,6 @@ def dead(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state in ("Z", "X")
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_a_kept_festival_says_each_line_as_text2wave_did(tmp_path: Path) -> None:

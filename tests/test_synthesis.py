@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import run_coach
+from helpers import gone, run_coach
 
 from coach import session, synthesis
 from coach.atomic import is_temp_name
@@ -46,14 +46,6 @@ def no_workers_before_or_after() -> Iterator[None]:
 @pytest.fixture
 def cache(tmp_path: Path) -> ClipCache:
     return ClipCache(tmp_path / "cache", Pyttsx3Engine())
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def leftovers(directory: Path) -> list[str]:
