@@ -63,25 +63,10 @@ def resample(samples: NDArray[Any], source_rate: int, target_rate: int) -> NDArr
 def recipe() -> str:
     """What a session-ready clip depends on besides the stored clip, to name it where it is
     kept (coach.derived): this module's code and the limiter's, and numpy's version."""
-    import numpy as np
+    from coach import limiter
+    from coach.derived import code_stamp
 
-    global _recipe
-    if _recipe is None:
-        import contextlib
-        import hashlib
-        from pathlib import Path
-
-        from coach import limiter
-
-        code = b""
-        for module in (__file__, limiter.__file__):
-            with contextlib.suppress(OSError):  # code not in files: numpy's version says it
-                code += Path(module).read_bytes()
-        _recipe = f"clips {hashlib.sha256(code).hexdigest()[:16]}, numpy {np.__version__}"
-    return _recipe
-
-
-_recipe: str | None = None
+    return "clips " + code_stamp(__file__, limiter.__file__)
 
 
 def prepare_clip(samples: NDArray[Any], sample_rate: int) -> NDArray[Any]:

@@ -12,6 +12,7 @@ without (the audio is then made every run).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -91,3 +92,17 @@ def _digest(name: str, kind: bytes, data: bytes) -> bytes:
     h = hashlib.sha256(name.encode() + kind)
     h.update(memoryview(data)[_HEADER:])
     return h.digest()
+
+
+@functools.cache  # the code does not change while coach runs
+def code_stamp(*files: str, extra: str = "") -> str:
+    """A stamp of the code in `files` (and `extra`) and numpy's version, for the names
+    derived audio is kept under: a change to how it is made makes it anew. Code that is not
+    in files (a frozen build) is stamped by numpy's version alone."""
+    import numpy as np
+
+    digest = hashlib.sha256(extra.encode())
+    for name in files:
+        with contextlib.suppress(OSError):
+            digest.update(Path(name).read_bytes())
+    return f"{digest.hexdigest()[:16]}, numpy {np.__version__}"

@@ -71,8 +71,12 @@ def cue_sheet_paths(path: Path, inputs: Iterable[str | Path] = ()) -> tuple[Path
     given = Path(path)
     cues, chapters = given.with_suffix(".vtt"), given.with_suffix(".chapters.vtt")
     listed = list(inputs)
+    taken = {os.path.realpath(given): f"the audio file {given}"}
     for sheet in (cues, chapters):
-        writable_target(sheet, listed)
+        real = str(writable_target(sheet, listed))
+        if real in taken:  # a link to the audio, or to the other sheet
+            raise ExportError(f"cannot write {sheet}: it is {taken[real]} too")
+        taken[real] = f"the cue sheet {sheet}"
     return cues, chapters
 
 

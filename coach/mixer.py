@@ -7,6 +7,7 @@ true peaks under -4 dBTP (coach.limiter)."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
@@ -62,6 +63,7 @@ class SourceBank:
         self._keep = keep
         self._recent: OrderedDict[tuple[bool, str], NDArray[Any]] = OrderedDict()
         self._recent_bytes = 0
+        self._recent_lock = threading.Lock()
         self._made: dict[str, NDArray[Any]] = {}  # built-in sounds and the hiss bed
         self._hisses: dict[int, NDArray[Any]] = {}  # by length, the short ones
         self._hiss_bytes = 0
@@ -130,22 +132,26 @@ class SourceBank:
         raise KeyError(f"no audio for {event.kind} event source {source!r}")
 
     def _speech(self, key: str, levelled: bool) -> NDArray[Any]:
+        # The mix's thread and a player command ("again") may both ask: one at a time here.
         wanted = (levelled and not self.levelled_speech, key)
-        found = self._recent.get(wanted)
-        if found is not None:
-            self._recent.move_to_end(wanted)
-            return found
+        with self._recent_lock:
+            found = self._recent.get(wanted)
+            if found is not None:
+                self._recent.move_to_end(wanted)
+                return found
         if key not in self.speech:
             raise KeyError(f"no speech clip with key {key!r}")
         found = np.asarray(self.speech[key]).astype(np.float32) / np.float32(32768.0)
         if wanted[0]:
             found = clipprep.level_speech(found, self.sample_rate)
         found = _frozen(found)
-        self._recent[wanted] = found
-        self._recent_bytes += found.nbytes
-        while self._recent_bytes > SPEECH_KEEP_BYTES and len(self._recent) > 1:
-            _, dropped = self._recent.popitem(last=False)
-            self._recent_bytes -= dropped.nbytes
+        with self._recent_lock:
+            if wanted not in self._recent:
+                self._recent[wanted] = found
+                self._recent_bytes += found.nbytes
+            while self._recent_bytes > SPEECH_KEEP_BYTES and len(self._recent) > 1:
+                _, dropped = self._recent.popitem(last=False)
+                self._recent_bytes -= dropped.nbytes
         return found
 
     def _hiss(self, length: int) -> Samples:

@@ -61,13 +61,13 @@ def load_sound_file(
     try:
         info = probe_fd(fd, shown, verify=False)  # decoding says what is wrong, if anything
         spill = _spill_file(spill_dir) if info.seconds > SPILL_SECONDS else None
-        if info.format == "wav":
-            layout = wav_layout(fd, shown)
-            if spill is None:
-                return _decode_wav(fd, layout, sample_rate)
-            with spill:
+        with spill if spill is not None else contextlib.nullcontext():  # closed however it ends
+            if info.format == "wav":
+                layout = wav_layout(fd, shown)
+                if spill is None:
+                    return _decode_wav(fd, layout, sample_rate)
                 return SpilledSound.of(spill, _wav_blocks(fd, layout, sample_rate))
-        data = _decode_ffmpeg(fd, info, sample_rate, shown, spill)
+            data = _decode_ffmpeg(fd, info, sample_rate, shown, spill)
         if isinstance(data, SpilledSound):
             return data
         samples: NDArray[np.float32] = np.frombuffer(data, dtype="<i2").astype(np.float32)
@@ -265,8 +265,7 @@ def _decode_ffmpeg(
             name = FORMAT_NAMES[info.format]
             raise SoundFileError(f"sound file '{shown}' is not a readable {name} file{detail}")
     if spill is not None:
-        with spill:
-            spill.truncate(written // 2 * 2)
-            return SpilledSound.from_file(spill)
+        spill.truncate(written // 2 * 2)
+        return SpilledSound.from_file(spill)
     del data[len(data) // 2 * 2 :]
     return bytes(data)

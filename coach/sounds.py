@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -169,18 +167,9 @@ def _circular(signal: NDArray[Any], taps: NDArray[Any]) -> NDArray[Any]:
 def recipe() -> str:
     """What the sounds made here depend on, to name them where they are kept (coach.derived):
     this module's code, the lengths it is given, and numpy's version."""
-    global _recipe
-    if _recipe is None:
-        try:
-            code = Path(__file__).read_bytes()
-        except OSError:
-            code = b""
-        made = hashlib.sha256(code + repr(BUILTIN_SOUND_SECONDS).encode()).hexdigest()[:16]
-        _recipe = f"sounds {made}, numpy {np.__version__}"
-    return _recipe
+    from coach.derived import code_stamp
 
-
-_recipe: str | None = None
+    return "sounds " + code_stamp(__file__, extra=repr(BUILTIN_SOUND_SECONDS))
 
 
 def _unit_rms(signal: NDArray[Any]) -> NDArray[Any]:

@@ -71,6 +71,9 @@ class ClipSamples(Mapping[str, NDArray[Any]]):
     def __getitem__(self, key: str) -> NDArray[Any]:
         return self._clips[key].samples
 
+    def __contains__(self, key: object) -> bool:  # Mapping's own would load the clip
+        return key in self._clips
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._clips)
 

@@ -153,3 +153,10 @@ def test_a_cue_sheet_never_overwrites_the_routine(tmp_path: Path) -> None:
     done = coach("export", routine, "-o", tmp_path / "session.mp3", "--cues", cache=tmp_path / "c")
     assert done.returncode == 1 and "the session reads it" in done.stderr
     assert routine.read_text() == "say: Hello.\n"
+
+
+def test_a_cue_sheet_linked_to_the_audio_is_refused(routine: Path, tmp_path: Path) -> None:
+    (tmp_path / "session.vtt").symlink_to(tmp_path / "session.mp3")
+    done = coach("export", routine, "-o", tmp_path / "session.mp3", "--cues", cache=tmp_path / "c")
+    assert done.returncode == 1 and "the audio file" in done.stderr
+    assert not (tmp_path / "session.mp3").exists()

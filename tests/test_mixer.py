@@ -224,3 +224,18 @@ def test_a_sound_read_a_slice_at_a_time_mixes_like_the_same_sound_in_memory(
     read = mix_all(timeline, SourceBank(RATE, files={"long.wav": spilled}))
     held = mix_all(timeline, SourceBank(RATE, files={"long.wav": on_disk.astype(np.float32)}))
     assert np.array_equal(read, held)
+
+
+def test_a_clip_is_read_once_when_the_mix_first_needs_it() -> None:
+    from coach.speech import Clip, ClipSamples
+
+    reads: list[int] = []
+    samples = fake_speech(0.5)
+
+    def load() -> np.ndarray:
+        reads.append(1)
+        return samples.copy()
+
+    bank = SourceBank(RATE, speech=ClipSamples([Clip("k", len(samples), load=load)]))
+    bank.levelled(Event(0, len(samples), "speech", "k"))
+    assert reads == [1]
