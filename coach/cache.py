@@ -25,6 +25,7 @@ from coach.atomic import (
 from coach.diagnostics import CacheError, SpeechError
 from coach.engine import SpeechEngine
 from coach.plan import SpeechLine
+from coach.words import ENGLISH
 
 if TYPE_CHECKING:  # the clip format (numpy) loads when a clip is read or written
     from numpy.typing import NDArray
@@ -92,6 +93,8 @@ class ClipCache:
         ]
         if line.pitch is not None:  # appended only when set, so existing clips keep their keys
             parts.append(line.pitch)
+        if line.language != ENGLISH:  # likewise: English clips keep the keys they had
+            parts.append(f"language={line.language}")
         blob = _KEY_JSON.encode(parts)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -25,8 +25,9 @@ from coach.checkins import interval_warning
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD, DEFAULT_VOICE
 from coach.diagnostics import Diagnostic, Position
 from coach.expansion import CLOSING_EVENTS, Pace, Sizes, first_line_past, nodes_pace
-from coach.texts import Placeholder, filled_length, placeholders
+from coach.texts import Placeholder, filled_length, placeholders, substitute
 from coach.units import format_duration, format_tempo
+from coach.words import LANGUAGES, language_code
 
 __all__ = [
     "DEFAULT_GAP",
@@ -76,6 +77,7 @@ class _Scope:
     variables: tuple[tuple[str, Position], ...] = ()
     longest: tuple[tuple[str, int], ...] = ()  # for variable -> length of its longest item
     depth: int = 0  # blocks around this point
+    items: tuple[tuple[str, tuple[str, ...]], ...] = ()  # for variable -> its items
 
     def names(self) -> list[str]:
         return [name for name, _ in self.variables]
@@ -93,8 +95,9 @@ class _Checker:
         if not header.title.strip():
             hint = "start the file with a line like 'title: Morning stretch'"
             self.report(Position(self.routine.path, 1, 1), "missing title", hint)
+        self.language(header)
         for setting in header.settings:
-            self.setting(setting)
+            self.setting(setting, _Scope(DEFAULT_TEMPO_PERIOD))
         for line in header.check_ins:  # no for variable is in scope in the header
             self.text(line, _Scope(DEFAULT_TEMPO_PERIOD))
         if self.is_empty():
@@ -138,7 +141,7 @@ class _Checker:
             return
         for statement in body:
             if isinstance(statement, nodes.Setting):
-                self.setting(statement)
+                self.setting(statement, scope)
                 scope = replace(scope, period=_tempo(scope.period, [statement]))
             else:
                 self.statement(statement, scope)
@@ -164,9 +167,19 @@ class _Checker:
 
     # Statements ----------------------------------------------------------------------------
 
-    def setting(self, setting: nodes.Setting) -> None:
+    def language(self, header: nodes.Header) -> None:
+        if not header.language or language_code(header.language) is not None:
+            return
+        where = header.places.get("language", Position(self.routine.path, 1, 1))
+        spoken = ", ".join(f"{w.code} ({w.name})" for w in LANGUAGES.values())
+        message = f"coach does not speak the language '{_shown(header.language)}'"
+        self.report(where, message, f"choose one of {spoken}")
+
+    def setting(self, setting: nodes.Setting, scope: _Scope) -> None:
         value = setting.value
         where = self.at(setting, "value")
+        if setting.key == "side":
+            self.side(setting, scope)
         if setting.key == "tempo" and isinstance(value, (int, float)):
             self.tempo(where, float(value))
         elif setting.key == "rate" and isinstance(value, (int, float)):
@@ -178,6 +191,28 @@ class _Checker:
             self.duration(setting, "value", float(value), "a gap", allow_zero=True)
         elif setting.key == "voice" and self.known_voices is not None:
             self.voice(where, str(value))
+
+    def side(self, setting: nodes.Setting, scope: _Scope) -> None:
+        """`side:` is left, right or both, also with each item of a `for` it names filled in."""
+        text = nodes.Text(str(setting.value), self.at(setting, "value"))
+        before = len(self.diagnostics)
+        self.text(text, scope)
+        if len(self.diagnostics) > before:  # an unknown placeholder: already said
+            return
+        used = [name for name, _ in scope.items if "{" + name + "}" in text.raw]
+        fillings: list[dict[str, str]] = [{}]
+        for name in used:  # at most two for lists of 100 items are ever named here
+            items = dict(scope.items)[name]
+            fillings = [{**f, name: item} for f in fillings for item in items][:1000]
+        choices = "left, right or both"
+        for filling in fillings:
+            side = substitute(text.raw, filling).strip().lower()
+            if side not in nodes.SIDES:
+                shown = _shown(substitute(text.raw, filling))
+                given = f" (with {', '.join(f'{k} = {v!r}' for k, v in filling.items())})"
+                message = f"side '{shown}'{given if filling else ''} is not {choices}"
+                self.report(text.position, message, "write it like 'side: left'")
+                return
 
     def tempo(self, where: Position, period: float) -> None:
         low, high = TEMPO_RANGE
@@ -249,7 +284,7 @@ class _Checker:
         if repeat.period is not None and own_tempo:
             self.tempo(self.at(repeat, "period"), repeat.period)
         for setting in repeat.settings:
-            self.setting(setting)
+            self.setting(setting, scope)
         for beat in repeat.beats:
             self.text(beat.word, scope)
         if repeat.count_every is not None and repeat.count_every.every < 1:
@@ -277,6 +312,7 @@ class _Checker:
             scope,
             variables=(*scope.variables, (loop.variable, where)),
             longest=(*scope.longest, (loop.variable, longest)),
+            items=(*scope.items, (loop.variable, tuple(loop.items))),
             depth=scope.depth + 1,
         )
         self.block(loop.body, inner)

@@ -28,13 +28,11 @@ from coach.plan import ClipInfo, Overlay, Plan, Segment, SpeechLine
 from coach.texts import substitute
 from coach.timeline import Event
 from coach.units import format_duration
+from coach.words import DEFAULT, language_code, words_for
 
-# coach's own check-ins, for a routine without `check-in:` lines: calm, second person.
-DEFAULT_LINES = (
-    "If anything hurts, ease off or stop.",
-    "Check in with your body. Keep the pressure comfortable, never sharp.",
-    "Keep breathing slowly. If you feel pain or dizziness, stop and rest.",
-)
+# coach's own check-ins in English, for a routine without `check-in:` lines (coach.words
+# has them in every language coach speaks).
+DEFAULT_LINES = DEFAULT.check_ins
 QUIET = 0.3  # seconds of quiet a check-in keeps from any other speech or sound
 SHORTEST = 5.0  # seconds; a shorter interval leaves no room to say one (a warning)
 _EPSILON = 1e-9
@@ -91,9 +89,9 @@ def interval_warning(statement: nodes.Hold | nodes.Repeat, period: float) -> tup
 
 
 def lines_of(header: nodes.Header) -> list[str]:
-    """The check-in lines a routine speaks, in turn: its own, else coach's."""
+    """The check-in lines a routine speaks, in turn: its own, else coach's in its language."""
     if not header.check_ins:
-        return list(DEFAULT_LINES)
+        return list(words_for(language_code(header.language) or "").check_ins)
     return [substitute(text.raw, {}) for text in header.check_ins]
 
 
@@ -158,7 +156,9 @@ def checkin_events(
         found = fit(busy, earliest, latest, clip.length, quiet, ends)
         if found is not None:
             text = overlay.line.text
-            placed.append(Event(found, clip.length, "speech", clip.key, segment.step, text))
+            event = Event(found, clip.length, "speech", clip.key, segment.step, text)
+            event.side = segment.side
+            placed.append(event)
     return placed
 
 

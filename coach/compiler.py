@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
-from coach import nodes, words
+from coach import nodes
 from coach.checkins import add_candidates, name_candidates
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
-from coach.plan import Overlay, Phase, PhaseKind, Plan, Segment, SpeechLine
+from coach.plan import Overlay, Phase, PhaseKind, Plan, Segment, Side, SpeechLine
 from coach.texts import substitute as substitute  # part of this module's interface
+from coach.words import ENGLISH, language_code, words_for
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
@@ -34,6 +35,7 @@ class Pacing:
     rate: int = DEFAULT_RATE
     voice: str | None = None
     gap: float = DEFAULT_GAP
+    side: Side = "both"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Overrides:
             rate=self.rate if self.rate is not None else pacing.rate,
             voice=self.voice if self.voice is not None else pacing.voice,
             gap=self.gap if self.gap is not None else pacing.gap,
+            side=pacing.side,
         )
 
     def over(self, lower: Overrides) -> Overrides:
@@ -88,7 +91,8 @@ class Overrides:
 
 def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) -> Plan:
     """Flatten `routine` into segments; the routine must already have passed the checker."""
-    compiler = _Compiler(overrides or Overrides())
+    language = language_code(routine.header.language) or ENGLISH
+    compiler = _Compiler(overrides or Overrides(), language)
     pacing = compiler.settle(Pacing(), routine.header.settings)
     compiler.segments.append(Segment(steps=(), seconds=LEAD_IN))
     if compiler.overrides.lead_in:
@@ -107,12 +111,18 @@ def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) 
         loudness=chosen.loudness,
         intro_segments=intro,
         step_starts=compiler.step_starts,
+        stereo=compiler.stereo,
+        language=language,
     )
 
 
 class _Compiler:
-    def __init__(self, overrides: Overrides):
+    def __init__(self, overrides: Overrides, language: str = ENGLISH):
         self.overrides = overrides
+        self.language = language
+        self.words = words_for(language)
+        self.side: Side = "both"  # of the statement being compiled
+        self.stereo = False  # a `side:` setting was met
         self.segments: list[Segment] = []
         self.step_names: list[str] = []
         self.step_starts: list[int] = []
@@ -128,13 +138,25 @@ class _Compiler:
             found = self._effective[pacing] = self.overrides.apply(pacing)
         return found
 
-    def settle(self, pacing: Pacing, settings: Sequence[nodes.Setting]) -> Pacing:
+    def settle(
+        self,
+        pacing: Pacing,
+        settings: Sequence[nodes.Setting],
+        names: Mapping[str, str] | None = None,
+    ) -> Pacing:
         for setting in settings:
-            pacing = self.setting(pacing, setting)
+            pacing = self.setting(pacing, setting, names or {})
         return pacing
 
-    def setting(self, pacing: Pacing, setting: nodes.Setting) -> Pacing:
+    def setting(
+        self, pacing: Pacing, setting: nodes.Setting, names: Mapping[str, str] | None = None
+    ) -> Pacing:
         value = setting.value
+        if setting.key == "side":
+            self.stereo = True
+            side = substitute(str(value), names or {}).strip().lower()
+            # The checker allows only left, right and both.
+            return replace(pacing, side="left" if side == "left" else _right_or_both(side))
         if setting.key == "tempo":
             pacing = replace(pacing, period=float(value))
         elif setting.key == "rate":
@@ -155,15 +177,17 @@ class _Compiler:
         if found is None:
             effective = self.effective(pacing)
             voice, rate, pitch = effective.voice, effective.rate, self.overrides.pitch
+            language = self.language
 
             def found(text: str) -> SpeechLine:
-                return SpeechLine(text, voice, rate, pitch)
+                return SpeechLine(text, voice, rate, pitch, language)
 
             self._speakers[pacing] = found
         return found
 
     def add(self, segment: Segment, position: Position | None = None) -> None:
         segment.position = position  # also the line of its overlays that name none
+        segment.side = self.side
         # A step's chime sounds over its first statement and takes no time of its own.
         if self.pending_chimes:
             segment.overlays.insert(0, Overlay(at=0.0, kind="sound", sound=STEP_SOUND))
@@ -179,7 +203,7 @@ class _Compiler:
     ) -> None:
         for statement in body:
             if isinstance(statement, nodes.Setting):
-                pacing = self.setting(pacing, statement)
+                pacing = self.setting(pacing, statement, names)
             else:
                 self.statement(statement, pacing, names, steps)
 
@@ -192,6 +216,7 @@ class _Compiler:
     ) -> None:
         effective = self.effective(pacing)
         where = getattr(statement, "position", None)
+        self.side = pacing.side
         match statement:
             case nodes.Say(text=text):
                 spoken = substitute(text.raw, names)
@@ -241,9 +266,10 @@ class _Compiler:
         """
         whole = int(seconds)
         if seconds >= LEAD_IN_FULL:
-            invite, count = f"Get into position. We start in {whole} seconds.", LEAD_IN_COUNT
+            invite = self.words.lead_in.format(seconds=whole)
+            count = LEAD_IN_COUNT
         elif seconds >= 4:
-            invite, count = "Get ready.", min(3, whole - 2)
+            invite, count = self.words.get_ready, min(3, whole - 2)
         else:
             invite, count = "", whole - 1
         overlays = [Overlay(0.0, "speech", self.line(invite, pacing))] if invite else []
@@ -254,7 +280,8 @@ class _Compiler:
     def hold(self, hold: nodes.Hold, pacing: Pacing, steps: tuple[int, ...]) -> Segment:
         overlays: list[Overlay] = []
         if hold.halfway:
-            overlays.append(Overlay(hold.seconds / 2, "speech", self.line(words.HALFWAY, pacing)))
+            halfway = self.line(self.words.halfway, pacing)
+            overlays.append(Overlay(hold.seconds / 2, "speech", halfway))
         if hold.countdown:
             # N..1, one a second, so "one" sounds in the last second of the hold.
             for number in range(hold.countdown, 0, -1):
@@ -280,12 +307,13 @@ class _Compiler:
             start = number * cycle
             phases += _breath_phases(breathe, start)
             first, last = number == 0, number == breathe.count - 1 and breathe.count > 2
-            inhale = words.LAST_BREATH_IN if last and not first else words.BREATHE_IN
-            exhale = words.BREATHE_OUT
+            said = self.words
+            inhale = said.last_breath_in if last and not first else said.breathe_in
+            exhale = said.breathe_out
             overlays.append(Overlay(start, "speech", self.line(inhale, pacing)))
             at = start + breathe.inhale
             if breathe.hold_in:
-                overlays.append(Overlay(at, "speech", self.line(words.HOLD, pacing)))
+                overlays.append(Overlay(at, "speech", self.line(said.hold, pacing)))
                 at += breathe.hold_in
             hiss = breathe.exhale - AFTER_HISS
             if breathe.hiss and hiss >= SHORTEST_HISS:
@@ -293,7 +321,7 @@ class _Compiler:
             overlays.append(Overlay(at, "speech", self.line(exhale, pacing)))
             at += breathe.exhale
             if breathe.hold_out:
-                overlays.append(Overlay(at, "speech", self.line(words.HOLD, pacing)))
+                overlays.append(Overlay(at, "speech", self.line(said.hold, pacing)))
         return Segment(steps, cycle * breathe.count, overlays=overlays, phases=tuple(phases))
 
     def repeat(
@@ -304,7 +332,8 @@ class _Compiler:
         steps: tuple[int, ...],
     ) -> Segment:
         # Settings inside the repeat block (rate, voice, gap) pace its counts and beat words.
-        pacing = self.settle(pacing, repeat.settings)
+        pacing = self.settle(pacing, repeat.settings, names)
+        self.side = pacing.side
         # --tempo beats both the routine's tempo setting and a repeat's own `at TEMPO`.
         period = self.overrides.period or repeat.period or self.effective(pacing).period
         period /= self.overrides.tempo_scale or 1.0
@@ -340,6 +369,10 @@ class _Compiler:
             reps=repeat.count,
             period=period,
         )
+
+
+def _right_or_both(side: str) -> Side:
+    return "right" if side == "right" else "both"
 
 
 def _breath_phases(breathe: nodes.Breathe, start: float) -> list[Phase]:

@@ -253,14 +253,16 @@ def first_line_past(routine: nodes.Routine, pace: Pace, limit: int) -> tuple[Pos
     are told apart by text, voice and rate, as speech synthesis tells them apart, and kept as
     hashes so memory stays small.
     """
-    lines = _Lines(limit, lines_of(routine.header))
+    said = words.words_for(words.language_code(routine.header.language) or words.ENGLISH)
+    lines = _Lines(limit, lines_of(routine.header), said)
     found = lines.block(routine.body, pace, {})
     return None if found is None else (found, len(lines.seen))
 
 
 class _Lines:
-    def __init__(self, limit: int, check_in_lines: list[str]) -> None:
+    def __init__(self, limit: int, check_in_lines: list[str], said: words.Words) -> None:
         self.limit = limit
+        self.said = said
         self.seen: set[int] = set()
         self.check_in_lines = check_in_lines
         self.turn = 0  # the check-in line next in turn, through the whole session
@@ -317,19 +319,18 @@ class _Lines:
         self.turn = (self.turn + turns) % len(lines)
         return texts
 
-    @staticmethod
-    def spoken(statement: nodes.Statement, names: dict[str, str]) -> list[str]:
+    def spoken(self, statement: nodes.Statement, names: dict[str, str]) -> list[str]:
         """The texts one statement speaks, as the compiler words them."""
         if isinstance(statement, nodes.Say):
             raw = statement.text.raw
             return [substitute(raw, names) if "{" in raw or "}" in raw else raw]
         if isinstance(statement, nodes.Hold):
-            halfway = [words.HALFWAY] if statement.halfway else []
+            halfway = [self.said.halfway] if statement.halfway else []
             return halfway + [str(n) for n in range(countdown(statement), 0, -1)]
         if isinstance(statement, nodes.Breathe):
             count = int(clamp(statement.count, MAX_BREATHE))
-            texts = words.breath_words(count)
-            return texts + ([words.HOLD] if statement.hold_in or statement.hold_out else [])
+            texts = self.said.breath_words(count)
+            return texts + ([self.said.hold] if statement.hold_in or statement.hold_out else [])
         if isinstance(statement, nodes.Repeat):
             beats = [substitute(b.word.raw, names).capitalize() for b in statement.beats]
             return (beats if statement.count >= 1 else []) + [str(n) for n in announced(statement)]

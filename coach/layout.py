@@ -74,7 +74,7 @@ def lay_out(
         events = [_with_gains(e, plan.speech_gain, plan.click_gain) for e in events]
     return LevelledTimeline(
         plan.title, sample_rate, length, chapters, _duck(events), reps, intro_end,
-        loudness=plan.loudness, phases=phases,
+        loudness=plan.loudness, phases=phases, stereo=plan.stereo, language=plan.language,
     )  # fmt: skip
 
 
@@ -156,6 +156,9 @@ def _segment_events(
         elif kind == "hiss":
             hiss = seconds_to_samples(overlay.seconds, sample_rate)
             events.append(Event(at, hiss, "hiss", "hiss", step, gain=HISS_GAIN))
+    if segment.side != "both":
+        for event in events:
+            event.side = segment.side
     return events
 
 

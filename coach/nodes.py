@@ -23,7 +23,8 @@ class Text:
 
 @dataclass(slots=True)
 class Setting:
-    """`tempo:`, `rate:`, `voice:` or `gap:`; value is period s, wpm, voice id or seconds."""
+    """`tempo:`, `rate:`, `voice:`, `gap:` or `side:`; value is period s, wpm, voice id,
+    seconds, or the side as written (it may hold `{name}` from an enclosing `for`)."""
 
     position: Position
     key: str
@@ -174,9 +175,11 @@ def block_depth(body: list[Statement]) -> int:
     return deepest
 
 
-HEADER_TEXT_KEYS = ("title", "about", "equipment", "source")
+HEADER_TEXT_KEYS = ("title", "about", "equipment", "source", "language")
 CHECK_IN_KEY = "check-in"  # a header key that may repeat: the lines `check in every` speaks
-SETTING_KEYS = ("tempo", "rate", "voice", "gap")
+SETTING_KEYS = ("tempo", "rate", "voice", "gap", "side")
+#: What `side:` may say: the ear the speech, clicks and sounds of its scope come from.
+SIDES = ("left", "right", "both")
 
 
 @dataclass
@@ -185,8 +188,11 @@ class Header:
     about: str = ""
     equipment: str = ""
     source: str = ""
+    language: str = ""  # as written; "" is English (coach.words.language_of)
     settings: list[Setting] = field(default_factory=list)
     check_ins: list[Text] = field(default_factory=list)  # `check-in:` lines, in order
+    # Where each text key's value starts, for the checker's messages.
+    places: dict[str, Position] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

@@ -155,6 +155,7 @@ class _Parser(RepeatReader):
                 header.settings.append(setting)
         else:
             setattr(header, word, value.text)
+            header.places[word] = self.position(line, value.column)
 
     # Statements ------------------------------------------------------------------------------
 

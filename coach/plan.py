@@ -8,6 +8,8 @@ from typing import Literal
 from coach.diagnostics import Position
 
 OverlayKind = Literal["speech", "click", "sound", "hiss", "checkin"]
+#: The ear a segment sounds in (`side:`); "both" is the middle.
+Side = Literal["left", "right", "both"]
 #: What the body does in a stretch: breathe in or out, hold after either, or a `hold`.
 PhaseKind = Literal["in", "hold-in", "out", "hold-out", "hold"]
 
@@ -22,6 +24,7 @@ class SpeechLine:
     voice: str | None
     rate: int
     pitch: int | None = None  # 0..100; None is the engine's default (espeak-ng: 50)
+    language: str = "en"  # the routine's `language:`; with no voice, the engine picks by it
 
 
 @dataclass(slots=True)  # not frozen: a long session makes thousands; frozen ones cost 3x
@@ -72,6 +75,7 @@ class Segment:
     period: float = 0.0
     position: Position | None = None  # the statement it comes from, for warnings
     phases: tuple[Phase, ...] = ()  # breathe and hold: what is done when
+    side: Side = "both"  # where everything of the segment sounds, overlays included
 
     @property
     def step(self) -> int | None:
@@ -90,6 +94,8 @@ class Plan:
     # no segment of its own (only settings) still has its place.
     step_starts: list[int] = field(default_factory=list)
     loudness: float | None = None  # the listener's target in LUFS (None: the default)
+    stereo: bool = False  # the routine uses `side:`: the session is made in stereo
+    language: str = "en"  # the routine's language (coach.words)
 
     def speech_lines(self) -> list[SpeechLine]:
         """Every line to synthesize, in order of first use, each once."""

@@ -47,6 +47,8 @@ EXAMPLES = {
     "rate": "rate: 140 wpm",
     "voice": "voice: gmw/en-us",
     "gap": "gap: 0.5s",
+    "side": "side: left",
+    "language": "language: de",
     "title": "title: Morning stretch",
     "about": "about: A gentle start to the day.",
     "equipment": "equipment: a yoga mat",

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from coach.plan import Side
+
 EventKind = Literal["speech", "click", "sound", "hiss"]
 
 # The name of the chapter that holds what comes before the first step.
@@ -32,6 +34,7 @@ class Event:
     text: str = ""
     accent: bool = False
     gain: float = 1.0
+    side: Side = "both"  # the ear it sounds in (`side:`), in a stereo session
 
     @property
     def end(self) -> int:
@@ -41,7 +44,7 @@ class Event:
         """This event with its gain times `factor` (dataclasses.replace, without its cost)."""
         return Event(
             self.start, self.length, self.kind, self.source, self.step, self.text, self.accent,
-            self.gain * factor,
+            self.gain * factor, self.side,
         )  # fmt: skip
 
 
@@ -84,6 +87,12 @@ class Timeline:
     intro_end: int = 0  # where the routine itself starts, after lead-in silence and countdown
     about: str = ""  # the routine's `about:` line: the files' comment tag
     phases: list[PhaseSpan] = field(default_factory=list)  # breaths and holds, in order
+    stereo: bool = False  # the routine uses `side:`: two channels, else one
+    language: str = "en"  # the routine's language (coach.words)
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.stereo else 1
 
     def rep_at(self, sample: int) -> tuple[int, int] | None:
         """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""
@@ -119,6 +128,8 @@ class Timeline:
             "title": self.title,
             "duration": self.seconds(self.length),
             "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "language": self.language,
             "steps": [
                 {"name": c.name, "start": self.seconds(c.start), "end": self.seconds(c.end)}
                 for c in self.chapters
@@ -188,4 +199,5 @@ class Timeline:
         elif event.kind == "sound":
             out["name"] = event.source
         out["step"] = event.step
+        out["side"] = event.side
         return out

@@ -124,14 +124,17 @@ def test_the_loudness_target_reaches_the_timeline():
 
 def test_json_shape():
     data = lay_out_fixture("two-steps.routine").to_dict()
-    assert set(data) == {"title", "duration", "sample_rate", "steps", "chapters", "events"}
+    head = {"title", "duration", "sample_rate", "channels", "language", "steps", "chapters"}
+    assert set(data) == head | {"events"}
     assert data["sample_rate"] == RATE
+    assert (data["channels"], data["language"]) == (1, "en")
     assert set(data["steps"][0]) == {"name", "start", "end"}
     assert set(data["chapters"][0]) == {"name", "start", "end"}
     by_kind = {e["kind"]: e for e in data["events"]}
-    assert set(by_kind["speech"]) == {"start", "duration", "kind", "text", "step"}
-    assert set(by_kind["click"]) == {"start", "duration", "kind", "accent", "step"}
-    assert set(by_kind["sound"]) == {"start", "duration", "kind", "name", "step"}
+    assert set(by_kind["speech"]) == {"start", "duration", "kind", "text", "step", "side"}
+    assert set(by_kind["click"]) == {"start", "duration", "kind", "accent", "step", "side"}
+    assert set(by_kind["sound"]) == {"start", "duration", "kind", "name", "step", "side"}
+    assert {e["side"] for e in data["events"]} == {"both"}
 
 
 def test_volume_and_click_volume_set_the_balance():
