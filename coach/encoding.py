@@ -35,8 +35,8 @@ def ogg_encoder_args() -> list[str]:
 
 
 def ffmpeg_command(ffmpeg: str, fmt: str, meta: Path, out: Path | None) -> list[str]:
-    """A WAV stream (s16le mono) on stdin + an ffmetadata file -> `out` in format `fmt`, or
-    to standard output (`out` None). -xerror: without it, ffmpeg 5 exits 0 when the disk
+    """A WAV stream (s16le, mono or stereo) on stdin + an ffmetadata file -> `out` in format
+    `fmt`, or to standard output (`out` None). -xerror: without it, ffmpeg 5 exits 0 when the disk
     fills up as it writes the trailer, leaving a truncated file."""
     if fmt == "mp3":
         encoder = mp3_encoder_args() if out is not None else mp3_stream_encoder_args()
@@ -58,13 +58,14 @@ def _ffmpeg_file(path: Path) -> str:
     return "file:" + str(Path(path).absolute())
 
 
-def wav_header(sample_rate: int, frames: int) -> bytes:
-    """The 44-byte header of a 16-bit mono PCM WAV stream of `frames` samples."""
-    data = min(frames * 2, 0xFFFFFFFF - 36)
+def wav_header(sample_rate: int, frames: int, channels: int = 1) -> bytes:
+    """The 44-byte header of a 16-bit PCM WAV stream of `frames` frames (mono, or
+    interleaved stereo)."""
+    frame = 2 * channels
+    data = min(frames * frame, 0xFFFFFFFF - 36)
+    fields = (16, 1, channels, sample_rate, sample_rate * frame, frame, 16)
     return struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        *(b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16),
-        *(b"data", data),
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data, b"WAVE", b"fmt ", *fields, b"data", data
     )
 
 

@@ -249,7 +249,7 @@ def _write_wav(timeline: Timeline, blocks: Iterator[bytes], out: _Writable, name
     """The header (the length is known, so it is right from the start), then the samples.
     A write error is an ExportError naming `name`; the sources' own errors pass through."""
     try:
-        base = wav_header(timeline.sample_rate, timeline.length)
+        base = wav_header(timeline.sample_rate, timeline.length, timeline.channels)
         out.write(tagged_wav_header(base, wav_tag_chunks(timeline)))  # tags, chapter cues
     except OSError as exc:
         raise _write_error(exc, name) from None
@@ -313,7 +313,8 @@ def _run_ffmpeg(
         assert process.stdin is not None
         try:
             try:
-                process.stdin.write(wav_header(timeline.sample_rate, timeline.length))
+                header = wav_header(timeline.sample_rate, timeline.length, timeline.channels)
+                process.stdin.write(header)
                 for data in blocks:
                     process.stdin.write(data)
                 process.stdin.close()

@@ -13,6 +13,9 @@ LOOKAHEAD chunks ahead can never lower a gain: the output at a sample is a pure 
 the mix within that window. So a mix started anywhere (a seek in live playback) and cut into
 blocks of any size gives the same samples, and export and playback stay equal sample for
 sample, which a recursive (state-carrying) limiter would not give.
+
+A stereo mix (shape (n, 2)) gets one gain for both channels, from the louder of the two at
+each chunk: linked, so a sound placed on one side stays where it is.
 """
 
 from __future__ import annotations
@@ -69,12 +72,17 @@ class Limiter:
             raise ValueError("the mix must start on the chunk grid")
         first_chunk = origin // CHUNK
         count = len(mix) // CHUNK
-        chunks = np.asarray(mix[: count * CHUNK], dtype=np.float32).reshape(count, CHUNK)
+        channels = mix.shape[1:]  # () for mono, (2,) for stereo
+        chunks = np.asarray(mix[: count * CHUNK], dtype=np.float32).reshape(count, -1)
         peaks = np.maximum(chunks.max(axis=1), -chunks.min(axis=1)).astype(np.float64)
         close = np.nonzero(peaks > self._check)[0]
         if not len(close):  # nothing comes near the ceiling: the mix is left as it is
             return np.array(mix[lo - origin : hi - origin], dtype=np.float32)
-        peaks[close] = np.maximum(peaks[close], self._true_peaks(mix, close))
+        if channels:
+            true = [self._true_peaks(np.ascontiguousarray(mix[:, c]), close) for c in range(2)]
+            peaks[close] = np.maximum(peaks[close], np.maximum(*true))
+        else:
+            peaks[close] = np.maximum(peaks[close], self._true_peaks(mix, close))
         with np.errstate(divide="ignore"):
             need = self.ceiling_db - 20 * np.log10(np.maximum(peaks, 1e-12))
         need = np.clip(need, -MAX_REDUCTION_DB, 0.0)
@@ -96,8 +104,9 @@ class Limiter:
         rows = np.nonzero(near[first:last])[0]
         whole = np.array(mix[first * CHUNK : last * CHUNK], dtype=np.float32)
         if len(rows):
-            chunks_out = whole.reshape(-1, CHUNK)
-            chunks_out[rows] *= _between_centres(10 ** (gain_db / 20), rows + first)
+            chunks_out = whole.reshape(-1, CHUNK, *channels)
+            gains = _between_centres(10 ** (gain_db / 20), rows + first)
+            chunks_out[rows] *= gains[:, :, None] if channels else gains
         out: NDArray[Any] = whole[lo - origin - first * CHUNK : hi - origin - first * CHUNK]
         return out
 

@@ -3,10 +3,14 @@
 Levels: speech clips are brought to one voiced level (coach.clipprep.speech_gain) as the
 bank first hands them out; the whole mix is scaled by the session's loudness gain
 (coach.loudness, from the timeline, so live playback and export share it) and limited to
-true peaks under -4 dBTP (coach.limiter)."""
+true peaks under -4 dBTP (coach.limiter).
+
+A stereo timeline (one whose routine uses `side:`) mixes into two channels, each event
+placed by its side with an equal-power pan; a mono one mixes into one, as it always has."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -21,6 +25,23 @@ from coach.limiter import CHUNK, Limiter
 from coach.timeline import Event, Timeline
 
 DEFAULT_BLOCK_SIZE = 16384
+
+#: Where `side: left` places a sound, from -1 (only the left ear) to 0 (the middle): the far
+#: ear hears it 16 dB down, clearly from one side, without the closed-off feeling of a sound
+#: in one ear only; `right` is the mirror image.
+SIDE_PAN = 0.8
+
+
+def pan_gains(side: str) -> tuple[float, float]:
+    """(left, right) gains for an event on `side`, by the equal-power law: cos and sin of
+    the pan angle, so the power summed over both ears is the same on every side (and a
+    session's loudness does not depend on where its sounds are)."""
+    if side not in ("left", "right"):
+        return math.sqrt(0.5), math.sqrt(0.5)
+    angle = (1.0 - SIDE_PAN) * math.pi / 4  # from the left ear: 0 is hard left
+    near, far = math.cos(angle), math.sin(angle)
+    return (near, far) if side == "left" else (far, near)
+
 
 
 #: Speech clips kept ready between uses, in bytes of float32: every clip of an ordinary
@@ -228,6 +249,9 @@ def mix_blocks(
     Each event adds `samples(event)[:event.length] * event.gain` from `event.start` on,
     speech brought to one level (`bank.levelled`); the sum is scaled by the session's loudness
     gain (`bank.session_gain`) and goes through the true-peak limiter (coach.limiter).
+    A stereo timeline (`timeline.channels` 2) gives blocks of shape (n, 2), each event panned
+    by its side (`pan_gains`); positions and lengths stay in frames. The limiter's gain is
+    linked: both channels get the same, so a side never drifts.
     Events are walked in start order with a list of the ones still sounding, so the cost is
     linear in session length plus events, and memory is a block plus the limiter's window
     (about a quarter of a second). The output does not
@@ -252,7 +276,7 @@ def mix_blocks(
     gain = np.float32(bank.session_gain(timeline))
     origin = max(0, (start - limiter.before) // CHUNK * CHUNK)
     raw = _Summer(timeline, bank, origin, level=True)
-    mix = np.zeros(0, dtype=np.float32)  # the mix from `origin` on
+    mix = raw.take(0)  # the mix from `origin` on
     for block_start in range(start, length, block_size):
         block_end = min(block_start + block_size, length)
         wanted = block_end + limiter.after - origin
@@ -274,6 +298,8 @@ class _Summer:
         self.bank = bank
         self.level = level
         self.length = timeline.length
+        self.channels = getattr(timeline, "channels", 1)
+        self._pans = {side: np.array(pan_gains(side), np.float32) for side in PAN_SIDES}
         self.position = origin
         # Stable sort: events that start together are summed in timeline order, always.
         self.events = sorted(
@@ -295,7 +321,9 @@ class _Summer:
             stop = event.start + min(event.length, len(source))
             if stop > block_start and event.gain != 0:
                 self.active.append((event, source, stop, event.gain))
-        buffer = np.zeros(count, dtype=np.float32)
+        stereo = self.channels == 2
+        shape = (count, 2) if stereo else (count,)
+        buffer = np.zeros(shape, dtype=np.float32)
         still: list[tuple[Event, Samples, int, float]] = []
         for item in self.active:
             event, source, stop, gain = item
@@ -303,15 +331,22 @@ class _Summer:
             hi = min(stop, block_end)
             if hi > lo:
                 part = source[lo - event.start : hi - event.start]
-                if gain != 1.0:
-                    part = part * np.float32(gain)
-                buffer[lo - block_start : hi - block_start] += part
+                if stereo:
+                    pan = self._pans[event.side] * np.float32(gain)
+                    buffer[lo - block_start : hi - block_start] += part[:, None] * pan
+                elif gain != 1.0:
+                    buffer[lo - block_start : hi - block_start] += part * np.float32(gain)
+                else:
+                    buffer[lo - block_start : hi - block_start] += part
             if stop > block_end:
                 still.append(item)
         self.active = still
         if block_end > self.length:
             buffer[max(0, self.length - block_start) :] = 0.0
         return buffer
+
+
+PAN_SIDES = ("left", "right", "both")
 
 
 def to_int16(buffer: NDArray[Any]) -> NDArray[Any]:
