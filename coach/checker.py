@@ -12,19 +12,18 @@ from coach.bounds import (
     MAX_BLOCK_DEPTH,
     MAX_BREATHE,
     MAX_DURATION,
-    MAX_EVENTS,
     MAX_FOR_ITEMS,
     MAX_REPEAT,
     MAX_ROUTINE,
-    MAX_SPOKEN_LINES,
     MAX_TEXT_CHARS,
     RATE_RANGE,
     TEMPO_RANGE,
 )
 from coach.checkins import interval_warning
+from coach.checktotals import routine_pace, total_problems
 from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD, DEFAULT_VOICE
 from coach.diagnostics import Diagnostic, Position
-from coach.expansion import CLOSING_EVENTS, Pace, Sizes, first_line_past, nodes_pace
+from coach.expansion import Sizes
 from coach.texts import Placeholder, filled_length, placeholders, substitute
 from coach.units import format_duration, format_tempo
 from coach.words import LANGUAGES, language_code
@@ -61,12 +60,7 @@ def check(routine: nodes.Routine, known_voices: Collection[str] | None = None) -
 def estimate_seconds(routine: nodes.Routine) -> float:
     """A low estimate of the routine's length: its timed parts (pauses, holds, breaths, reps),
     its sounds, and its speech as coach.expansion estimates it."""
-    return Sizes().routine(routine, _pace(routine))[1]
-
-
-def _pace(routine: nodes.Routine) -> Pace:
-    start = Pace(DEFAULT_TEMPO_PERIOD, DEFAULT_RATE, DEFAULT_GAP, DEFAULT_VOICE)
-    return nodes_pace(start, routine.header.settings)
+    return Sizes().routine(routine, routine_pace(routine))[1]
 
 
 @dataclass(frozen=True)
@@ -351,47 +345,8 @@ class _Checker:
 
     def totals(self) -> None:
         """Events, length and distinct spoken lines of the routine once expanded."""
-        sizes = Sizes()
-        pace = _pace(self.routine)
-        events, seconds = sizes.routine(self.routine, pace)
-        if events > MAX_EVENTS:
-            # The closing bell is counted first: the statement found leaves it no room.
-            found = sizes.passing(self.routine.body, pace, CLOSING_EVENTS, MAX_EVENTS, 0)
-            where = found[0].position if found else Position(self.routine.path, 1, 1)
-            message = f"the routine expands to more than {MAX_EVENTS:,} events by here"
-            hint = (
-                f"expanded, it makes {events:,} events (spoken lines, clicks, sounds);"
-                " every for, include and repeat multiplies what its block makes"
-            )
+        for where, message, hint in total_problems(self.routine):
             self.report(where, message, hint)
-        if seconds > MAX_ROUTINE + _EPSILON:
-            self.too_long(sizes, pace)
-        if events <= MAX_EVENTS:
-            self.spoken_lines(pace)
-
-    def too_long(self, sizes: Sizes, pace: Pace) -> None:
-        """The whole routine at most 4 hours; reported where the running total passes it."""
-        found = sizes.passing(self.routine.body, pace, 0.0, MAX_ROUTINE + _EPSILON, 1)
-        if found is None:
-            return
-        statement, running = found
-        message = (
-            f"the routine lasts at least {format_duration(running)} by here,"
-            " over the 4 hour limit for a whole routine"
-        )
-        hint = "this counts pauses, holds, breaths, reps and sounds, and speech at a low estimate"
-        self.report(statement.position, message, hint)
-
-    def spoken_lines(self, pace: Pace) -> None:
-        found = first_line_past(self.routine, pace, MAX_SPOKEN_LINES)
-        if found is None:
-            return
-        message = f"the routine has more than {MAX_SPOKEN_LINES:,} distinct spoken lines by here"
-        hint = (
-            "each distinct line is synthesized: a placeholder in a for loop makes one per"
-            " item, and coach's own counts, countdowns and cues count too"
-        )
-        self.report(found[0], message, hint)
 
 
 _Valued = (
