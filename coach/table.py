@@ -6,6 +6,7 @@ import textwrap
 
 from coach.nodes import Header
 from coach.timeline import Event, Timeline
+from coach.words import ENGLISH, words_for
 
 
 def clock(seconds: float) -> str:
@@ -18,7 +19,7 @@ def click_runs(clicks: list[Event]) -> list[list[Event]]:
     runs: list[list[Event]] = []
     for click in clicks:
         run = runs[-1] if runs else None
-        if run and run[-1].step == click.step:
+        if run and run[-1].step == click.step and run[-1].side == click.side:
             gap = click.start - run[-1].start
             if len(run) == 1 or abs(gap - (run[1].start - run[0].start)) <= 2:
                 run.append(click)
@@ -29,10 +30,17 @@ def click_runs(clicks: list[Event]) -> list[list[Event]]:
 
 def cue(event: Event, rate: int) -> str:
     if event.kind == "speech":
-        return f'"{event.text}"'
-    if event.kind == "hiss":
-        return f"Ssss exhale, {event.length / rate:.1f} s"
-    return f"sound: {event.source}"
+        said = f'"{event.text}"'
+    elif event.kind == "hiss":
+        said = f"Ssss exhale, {event.length / rate:.1f} s"
+    else:
+        said = f"sound: {event.source}"
+    return said + _ear(event)
+
+
+def _ear(event: Event) -> str:
+    """Where a cue sounds, when `side:` places it in one ear."""
+    return "" if event.side == "both" else f"  ({event.side} ear)"
 
 
 def timeline_table(timeline: Timeline) -> str:
@@ -45,7 +53,7 @@ def timeline_table(timeline: Timeline) -> str:
     ]
     for run in click_runs([e for e in timeline.events if e.kind == "click"]):
         every = (run[1].start - run[0].start) / rate if len(run) > 1 else 0.0
-        text = f"metronome: {len(run)} clicks, one every {every:.2f} s"
+        text = f"metronome: {len(run)} clicks, one every {every:.2f} s{_ear(run[0])}"
         rows.append((run[0].start, _step(run[0], names), text))
     for event in timeline.events:
         if event.kind != "click":
@@ -74,6 +82,8 @@ def routine_header(header: Header, timeline: Timeline) -> str:
         ("about", header.about),
         ("equipment", header.equipment),
         ("source", header.source),
+        ("language", "" if timeline.language == ENGLISH else _language(timeline.language)),
+        ("audio", "stereo: side: puts cues in one ear" if timeline.stereo else ""),
         ("length", f"{clock(timeline.duration)[:-3]} ({_count(timeline)})"),
     ]
     width = max(len(label) for label, _ in fields) + 1
@@ -84,6 +94,10 @@ def routine_header(header: Header, timeline: Timeline) -> str:
             lines.append(f"{label + ':':<{width}}  {wrapped[0]}")
             lines.extend(f"{'':<{width}}  {more}" for more in wrapped[1:])
     return "\n".join(lines) + "\n"
+
+
+def _language(code: str) -> str:
+    return f"{words_for(code).name} ({code})"
 
 
 def _count(timeline: Timeline) -> str:

@@ -173,3 +173,13 @@ def test_the_limiter_gives_both_channels_one_gain():
     middle = out[5000:15000]
     near, far = pan_gains("left")
     assert np.allclose(middle[:, 1] / middle[:, 0], far / near, atol=1e-3)
+
+
+def test_show_marks_the_ear_of_a_one_sided_cue(cache):
+    done = run_coach("show", str(FIXTURES / "sides.routine"), cache=cache)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert any(r.startswith("audio:") and "stereo" in r for r in rows)
+    assert any('"This comes from the left."  (left ear)' in r for r in rows)
+    assert any("metronome: 4 clicks" in r and "(right ear)" in r for r in rows)
+    assert any(r.endswith('"Both ears."') for r in rows)
