@@ -1,5 +1,5 @@
 """What an exported file says besides its audio: the tags every format carries (title,
-artist, album, comment, date), and the RIFF chunks a WAV carries them and its chapters in.
+artist, album, comment, date, language), and the RIFF chunks a WAV carries them and its chapters in.
 
 A WAV's chunks all come before its samples, so the header is whole before the first sample
 is written and a WAV streams (`-o -`) with its tags and markers: `LIST`/`INFO` holds the
@@ -26,14 +26,20 @@ INFO_IDS = {
     "album": b"IPRD",
     "comment": b"ICMT",
     "date": b"ICRD",
+    "language": b"ILNG",
 }
+#: A routine's language (coach.words) as tags name it: ISO 639-2 (ID3's TLAN asks for it;
+#: ffmpeg writes the tag as TLAN in an MP3, LANGUAGE in an Ogg, ILNG in a WAV).
+LANGUAGE_TAGS = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa"}
 
 
 def file_tags(timeline: Timeline, today: date | None = None) -> dict[str, str]:
     """The tags of an export, by ffmpeg's names: title (if any), artist, album, comment
-    (the routine's `about:`, if any) and date (today's, ISO 8601), each on one line."""
+    (the routine's `about:`, if any), date (today's, ISO 8601) and the language spoken (ISO
+    639-2), each on one line."""
     tags = {"title": timeline.title, "artist": ARTIST, "album": ALBUM, "comment": timeline.about}
     tags["date"] = (today or date.today()).isoformat()
+    tags["language"] = LANGUAGE_TAGS.get(timeline.language, "")
     return {name: " ".join(value.split()) for name, value in tags.items() if value.strip()}
 
 

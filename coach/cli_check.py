@@ -92,8 +92,14 @@ def _is_routine(name: str) -> bool:
 def _check_one(path: Path, voices: _Voices) -> list[Diagnostic]:
     """check_file, with the engine's voices when the routine names one."""
     from coach.loader import check_file
+    from coach.words import ENGLISH, language_code
 
-    return check_file(path, voices_for=lambda r: voices.ids() if _names_a_voice(r) else None)
+    def voices_for(routine: nodes.Routine) -> set[str] | None:
+        if not _names_a_voice(routine):
+            return None
+        return voices.ids(language_code(routine.header.language) or ENGLISH)
+
+    return check_file(path, voices_for=voices_for)
 
 
 def _names_a_voice(routine: nodes.Routine) -> bool:
@@ -113,23 +119,23 @@ def _names_a_voice(routine: nodes.Routine) -> bool:
 
 
 class _Voices:
-    """The speech engine's voice ids, asked for once; None (with one warning) if the engine
-    cannot start, so voices go unchecked rather than every routine failing."""
+    """The voice ids of the speech engine that would speak a routine in each language, asked
+    for once a language; None (with one warning) if the engine cannot start, so voices go
+    unchecked rather than every routine failing."""
 
     def __init__(self) -> None:
-        self._ids: set[str] | None = None
-        self._failed = False
+        self._ids: dict[str, set[str] | None] = {}
 
-    def ids(self) -> set[str] | None:
-        if self._ids is None and not self._failed:
+    def ids(self, language: str) -> set[str] | None:
+        if language not in self._ids:
             from coach.engines import make_engine
 
             try:
-                self._ids = {voice.id for voice in make_engine().voices()}
+                self._ids[language] = {v.id for v in make_engine(language=language).voices()}
             except CoachError as error:
-                self._failed = True
+                self._ids[language] = None
                 click.echo(f"warning: voices not checked: {error}", err=True)
-        return self._ids
+        return self._ids[language]
 
 
 def _reason(error: CoachError, path: Path) -> str:

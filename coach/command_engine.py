@@ -20,6 +20,9 @@ from coach.plan import SpeechLine
 
 #: Where a command template wants the WAV file written.
 OUT = "{out}"
+#: Where a command template wants the routine's language (its `language:` code: en, de, fr,
+#: es), so that one template can choose a voice or model per language. Optional.
+LANGUAGE = "{language}"
 
 
 class ExternalEngine:
@@ -74,10 +77,11 @@ class CommandEngine(ExternalEngine):
     """Any command-line TTS, given as a template: `piper --model M --output_file {out}`.
 
     The template is split like a shell would (shlex) but run with no shell; `{out}` in any
-    argument becomes the path of the WAV file to write, and the text goes on its stdin
-    (UTF-8). It has one voice, the command's own, and cannot change rate or pitch: put those
-    in the command. Its cache identity is the template and the program's path, size and
-    modification time (an upgrade changes them).
+    argument becomes the path of the WAV file to write, `{language}` (optional) the routine's
+    language code (en, de, fr or es: `--model voices/{language}.onnx` picks a model per
+    language), and the text goes on its stdin (UTF-8). It has one voice, the command's own,
+    and cannot change rate or pitch: put those in the command. Its cache identity is the
+    template and the program's path, size and modification time (an upgrade changes them).
     """
 
     label = "command"
@@ -122,4 +126,6 @@ class CommandEngine(ExternalEngine):
     def command(self, line: SpeechLine, text: str, out: Path) -> tuple[list[str], bytes]:
         if line.voice is not None:
             self.check_voice(line.voice)
-        return [arg.replace(OUT, str(out)) for arg in self.argv], text.encode("utf-8")
+        # The language first, so a path that happens to hold "{language}" is left as it is.
+        argv = [arg.replace(LANGUAGE, line.language).replace(OUT, str(out)) for arg in self.argv]
+        return argv, text.encode("utf-8")

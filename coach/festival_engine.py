@@ -94,6 +94,8 @@ class FestivalEngine:
 
     name = "festival"
     label = "festival"
+    #: The languages its voices speak (coach.engines refuses a routine in another).
+    languages = ("en",)
 
     def __init__(self, timeout: float = LIMIT_SECONDS) -> None:
         self.timeout = timeout

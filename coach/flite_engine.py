@@ -103,6 +103,8 @@ class FliteEngine(ExternalEngine):
 
     name = "flite"
     label = "flite"
+    #: The languages its voices speak (coach.engines refuses a routine in another).
+    languages = ("en",)
     #: Asked for its version and voices, it runs flite twice, a few ms: unremembered facts may
     #: be asked for (coach.enginememo.RememberedEngine.facts_at_hand).
     quick_to_ask = True

@@ -23,6 +23,7 @@ from coach.engine import (
     write_clip,
 )
 from coach.plan import SpeechLine
+from coach.words import ENGLISH, words_for
 
 __all__ = ["LIMIT_PER_CHARACTER", "LIMIT_SECONDS", "Pyttsx3Engine", "excerpt"]
 
@@ -129,12 +130,35 @@ class Pyttsx3Engine:
             listed = reply.get("voices", [])
         return [Voice(str(i), str(name), tuple(str(x) for x in langs)) for i, name, langs in listed]
 
-    def resolve_voice(self, voice: str | None) -> str | None:
-        """The engine's id for `voice` (None means the default voice); SpeechError with a
-        did-you-mean when there is no such voice."""
-        if voice is None:
-            return None
-        return find_voice(voice, self.voices(), "pyttsx3")
+    def resolve_voice(self, voice: str | None, language: str = ENGLISH) -> str | None:
+        """The engine's id for `voice`; SpeechError with a did-you-mean when there is no such
+        voice. With no voice, English is the engine's default voice and another language the
+        voice that speaks it (`language_voice`)."""
+        if voice is not None:
+            return find_voice(voice, self.voices(), "pyttsx3")
+        return None if language == ENGLISH else self.language_voice(language)
+
+    def language_voice(self, language: str) -> str:
+        """The id of the voice that speaks `language` (a code: "de"): the one for exactly that
+        code, else its home country's ("fr-fr"), else the one named for it (espeak-ng's
+        "roa/fr"), else any of its regions; SpeechError when none speaks it."""
+        voices = self.voices()
+        preferences = (
+            lambda v: language in v.languages,
+            lambda v: f"{language}-{language}" in v.languages,
+            lambda v: v.id.lower().rsplit("/", 1)[-1] == language,
+            lambda v: any(code.startswith(f"{language}-") for code in v.languages),
+        )
+        for wanted in preferences:
+            found = next((v.id for v in voices if wanted(v)), None)
+            if found is not None:
+                return found
+        name = words_for(language).name
+        raise SpeechError(
+            f"the pyttsx3 engine has no {name} voice (language: {language}); "
+            "install one for its speech library (espeak-ng has them all), or choose a voice "
+            "with --voice"
+        )
 
     def check_voice(self, voice: str) -> None:
         """SpeechError with a did-you-mean unless the engine has `voice`."""
@@ -149,7 +173,7 @@ class Pyttsx3Engine:
         brand-new temporary file beside `path`, checked and then renamed: `write_clip`)."""
         text = spoken_text(line)
         rate = check_rate(line.rate)
-        voice = self.resolve_voice(line.voice)
+        voice = self.resolve_voice(line.voice, line.language)
         limit = self.time_limit(text)
 
         def say(fresh: Path) -> None:

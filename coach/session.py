@@ -38,10 +38,15 @@ class Checked:
     warnings: list[Diagnostic] = field(default_factory=list)
 
 
-def load_checked(ref: str, known_voices: set[str] | None = None) -> Checked:
-    """Load ROUTINE (a built-in name or a path) and check it; raise RoutineError on errors."""
-    path = library.resolve(ref)
-    routine, diagnostics = loader.load(path)
+def load_checked(
+    ref: str,
+    known_voices: set[str] | None = None,
+    loaded: tuple[nodes.Routine, list[Diagnostic]] | None = None,
+) -> Checked:
+    """Load ROUTINE (a built-in name or a path; `loaded`: as loader.load has read it already)
+    and check it; raise RoutineError on errors."""
+    routine, diagnostics = loaded or loader.load(library.resolve(ref))
+    diagnostics = list(diagnostics)
     if not any(d.is_error for d in diagnostics):
         from coach import checker
 
@@ -50,6 +55,14 @@ def load_checked(ref: str, known_voices: set[str] | None = None) -> Checked:
     if errors:
         raise RoutineError(diagnostics)
     return Checked(routine, [d for d in diagnostics if not d.is_error])
+
+
+def language_of(routine: nodes.Routine) -> str:
+    """The code of the routine's `language:` (English when it names none, or one coach does
+    not speak: the checker refuses that one)."""
+    from coach.words import ENGLISH, language_code
+
+    return language_code(routine.header.language) or ENGLISH
 
 
 def routine_inputs(ref: str) -> list[str]:
@@ -97,11 +110,15 @@ def build(
     from coach.engines import make_engine
 
     directory = cache_dir or cache_module.default_cache_dir()
-    speaker = RememberedEngine(make_engine(engine), directory)  # no engine start when warm
+    loaded = loader.load(library.resolve(ref))
+    # The engine speaks the routine's language: chosen by it when the user chose none, and
+    # refused (LanguageError) before anything is rendered when it cannot.
+    language = language_of(loaded[0])
+    speaker = RememberedEngine(make_engine(engine, language=language), directory)
     overrides = overrides or Overrides()
     if overrides.voice is not None:
         speaker.check_voice(overrides.voice)
-    checked = load_checked(ref, {v.id for v in speaker.voices()})
+    checked = load_checked(ref, {v.id for v in speaker.voices()}, loaded)
     clip_cache = cache_module.ClipCache(directory, speaker)
     renderer = _Renderer(overrides, clip_cache)
     routine = checked.routine
@@ -212,7 +229,7 @@ class _Renderer:
         first = lines[0] if lines else SpeechLine("", self.overrides.voice, DEFAULT_RATE)
 
         def speak(text: str) -> NDArray[Any]:
-            line = SpeechLine(text, first.voice, first.rate, first.pitch)
+            line = SpeechLine(text, first.voice, first.rate, first.pitch, first.language)
             return speech.render_speech([line], self.cache, SAMPLE_RATE)[line].samples
 
         return speak
@@ -318,7 +335,7 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
     from coach import cache as cache_module
     from coach.clipprep import CLIP_RECIPE, PAD_SECONDS
     from coach.enginememo import RememberedEngine
-    from coach.engines import make_engine
+    from coach.engines import LanguageError, make_engine
     from coach.layout import lay_out
 
     directory = cache_dir or cache_module.default_cache_dir()
@@ -326,8 +343,13 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
     plan = compile_routine(routine, Overrides())
     lines = plan.speech_lines()
     infos: dict[SpeechLine, ClipInfo] = {}
-    speaker = RememberedEngine(make_engine(), directory)
-    if speaker.facts_at_hand():
+    try:
+        speaker: RememberedEngine | None = RememberedEngine(
+            make_engine(language=language_of(routine)), directory
+        )
+    except LanguageError:  # the engine chosen cannot speak it: the lengths are estimated
+        speaker = None
+    if speaker is not None and speaker.facts_at_hand():
         store = cache_module.ClipCache(directory, speaker)
         index = store.known_lengths(f"{SAMPLE_RATE} Hz, {CLIP_RECIPE}")
         for line in lines:

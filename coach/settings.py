@@ -75,8 +75,10 @@ SETTINGS: dict[str, Setting] = {
             "NAME|COMMAND",
             "Speech engine: festival, flite, pyttsx3 (espeak-ng on Linux), or a command that "
             "reads the text on stdin and writes the WAV file {out}, e.g. 'piper --model M "
-            "--output_file {out}' [env: COACH_ENGINE; default: profile, else festival's HTS "
-            "voice on Linux when installed, else pyttsx3].",
+            "--output_file {out}'; {language} in a command is the routine's language (en, de, "
+            "fr, es), e.g. '--model voices/{language}.onnx'. festival and flite speak English "
+            "only [env: COACH_ENGINE; default: profile, else festival's HTS voice on Linux "
+            "when installed and the routine is in English, else pyttsx3].",
             read_engine,
             unchanged,
         ),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import TextIO
 
 from coach.commands import COMMANDS
 from coach.timeline import Timeline
+from coach.words import words_for
 
 REFRESH_SECONDS = 0.25
 CLEAR_TO_END = "\x1b[K"
@@ -38,37 +40,56 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def step_place(timeline: Timeline, position: int) -> tuple[str, int, str]:
+    """Where `position` is among the steps: ("in", index, name) inside a step, ("before",
+    index, name) before one starts, ("finishing", -1, "") after the last, ("", -1, "") for a
+    session without steps."""
+    chapters = timeline.chapters
+    if not chapters:
+        return "", -1, ""
+    index = timeline.chapter_at(position)
+    if index is not None:
+        return "in", index, chapters[index].name
+    upcoming = [i for i, c in enumerate(chapters) if c.start > position]
+    if not upcoming:
+        return "finishing", -1, ""
+    following = min(upcoming, key=lambda i: (chapters[i].start, i))
+    return "before", following, chapters[following].name
+
+
 def step_label(timeline: Timeline, position: int) -> tuple[str, str]:
     """("step 3 of 8", name) inside a step, ("before step 4 of 8", name) before one starts,
     ("finishing", "") after the last, ("", "") for a session without steps."""
-    chapters = timeline.chapters
-    if not chapters:
-        return "", ""
-    total = len(chapters)
-    index = timeline.chapter_at(position)
-    if index is not None:
-        return f"step {index + 1} of {total}", chapters[index].name
-    upcoming = [i for i, c in enumerate(chapters) if c.start > position]
-    if not upcoming:
-        return "finishing", ""
-    following = min(upcoming, key=lambda i: (chapters[i].start, i))
-    return f"before step {following + 1} of {total}", chapters[following].name
+    place, index, name = step_place(timeline, position)
+    total = len(timeline.chapters)
+    if place == "in":
+        return f"step {index + 1} of {total}", name
+    if place == "before":
+        return f"before step {index + 1} of {total}", name
+    return place, ""
 
 
 def where_text(timeline: Timeline, position: int) -> str:
-    """What coach says when asked where the listener is: "Step 3 of 8, Wall roll. Rep 12 of
-    25." (the rep only in a run of reps; before the first step: "Before step 1 of 8, ...")."""
-    label, name = step_label(timeline, position)
-    if label == "finishing":
-        sentences = ["The last steps are done"]
-    elif label:
-        sentences = [f"{label[0].upper()}{label[1:]}" + (f", {name}" if name else "")]
+    """What coach says when asked where the listener is, in the session's language: "Step 3
+    of 8, Wall roll. Rep 12 of 25." (the rep only in a run of reps; before the first step:
+    "Before step 1 of 8, ..."). The status line stays in English: it is coach's own display."""
+    said = words_for(timeline.language).where
+    place, index, name = step_place(timeline, position)
+    total = len(timeline.chapters)
+    if place in ("in", "before"):
+        template = said.step if place == "in" else said.before
+        sentence = template.format(number=index + 1, total=total, name=name)
+        sentences = [re.sub(r"\s*[,:]\s*\.$", ".", sentence)]  # a step without a name
+    elif place == "finishing":
+        sentences = [said.finishing]
     else:
-        sentences = [f"{clock(position / timeline.sample_rate)} in"]
+        played = position / timeline.sample_rate
+        minute = int(played // 60) + 1
+        sentences = [said.elapsed.format(clock=clock(played), minute=minute)]
     rep = timeline.rep_at(position)
     if rep is not None:
-        sentences.append(f"Rep {rep[0]} of {rep[1]}")
-    return ". ".join(sentences) + "."
+        sentences.append(said.rep.format(number=rep[0], total=rep[1]))
+    return " ".join(sentences)
 
 
 def status_text(

@@ -13,6 +13,19 @@ ENGLISH = "en"
 
 
 @dataclass(frozen=True)
+class Where:
+    """What coach answers, in one language, when asked where the listener is: `step` and
+    `before` take {number} and {total} (steps) and {name}, `rep` {number} and {total} (reps),
+    `elapsed` {clock} (m:ss) and {minute} (the minute under way: 1 in the first)."""
+
+    step: str
+    before: str
+    finishing: str
+    rep: str
+    elapsed: str
+
+
+@dataclass(frozen=True)
 class Words:
     """What coach says itself in one language (`code`, as `language:` names it)."""
 
@@ -28,6 +41,7 @@ class Words:
     lead_in: str  # the --lead-in invitation; {seconds} is the whole seconds until the start
     get_ready: str  # the shorter invitation of a short lead-in
     check_ins: tuple[str, ...]  # coach's own check-ins, for a routine without `check-in:`
+    where: Where  # the answer to the "where" command (coach.status.where_text)
 
     def breath_words(self, count: int) -> list[str]:
         """The distinct cues of `count` breaths, as the compiler speaks them."""
@@ -56,6 +70,13 @@ LANGUAGES: dict[str, Words] = {
                 "Check in with your body. Keep the pressure comfortable, never sharp.",
                 "Keep breathing slowly. If you feel pain or dizziness, stop and rest.",
             ),
+            where=Where(
+                step="Step {number} of {total}, {name}.",
+                before="Before step {number} of {total}, {name}.",
+                finishing="The last steps are done.",
+                rep="Rep {number} of {total}.",
+                elapsed="{clock} in.",
+            ),
         ),
         Words(
             "de",
@@ -71,6 +92,15 @@ LANGUAGES: dict[str, Words] = {
                 "Wenn etwas wehtut, lass locker oder hör auf.",
                 "Spür in deinen Körper. Der Druck bleibt angenehm, nie stechend.",
                 "Atme ruhig weiter. Bei Schmerz oder Schwindel hör auf und ruh dich aus.",
+            ),
+            # A voice reads "1:23" as a time of day in German, French and Spanish: the
+            # minute under way says it in words.
+            where=Where(
+                step="Schritt {number} von {total}: {name}.",
+                before="Gleich kommt Schritt {number} von {total}: {name}.",
+                finishing="Die letzten Schritte sind geschafft.",
+                rep="Wiederholung {number} von {total}.",
+                elapsed="Wir sind in Minute {minute}.",
             ),
         ),
         Words(
@@ -88,6 +118,13 @@ LANGUAGES: dict[str, Words] = {
                 "Écoutez votre corps. La pression reste agréable, jamais vive.",
                 "Respirez lentement. En cas de douleur ou de vertige, arrêtez et reposez-vous.",
             ),
+            where=Where(
+                step="Étape {number} sur {total} : {name}.",
+                before="Bientôt l'étape {number} sur {total} : {name}.",
+                finishing="Les dernières étapes sont faites.",
+                rep="Répétition {number} sur {total}.",
+                elapsed="Nous sommes à la minute {minute}.",
+            ),
         ),
         Words(
             "es",
@@ -103,6 +140,13 @@ LANGUAGES: dict[str, Words] = {
                 "Si algo duele, afloja o para.",
                 "Escucha a tu cuerpo. La presión debe ser agradable, nunca aguda.",
                 "Sigue respirando despacio. Si notas dolor o mareo, para y descansa.",
+            ),
+            where=Where(
+                step="Paso {number} de {total}: {name}.",
+                before="Enseguida viene el paso {number} de {total}: {name}.",
+                finishing="Ya están hechos los últimos pasos.",
+                rep="Repetición {number} de {total}.",
+                elapsed="Vamos por el minuto {minute}.",
             ),
         ),
     )

@@ -143,6 +143,7 @@ def test_a_wav_carries_list_info_and_a_cue_point_per_chapter(tmp_path, sides) ->
         "IART": "coach",
         "IPRD": "coach",
         "ICMT": ABOUT,
+        "ILNG": "eng",  # the language spoken, ISO 639-2
     }
 
     chapters = timeline.file_chapters()
@@ -205,7 +206,7 @@ def test_a_title_and_about_of_blanks_and_nul_are_left_out_or_cleaned(tmp_path) -
     data = export(timeline, SourceBank(RATE), tmp_path / "e.wav").read_bytes()
     info_list = riff_chunks(data, 12, len(data))[1][1]
     info = {k: riff_text(body) for k, body in riff_chunks(info_list, 4, len(info_list))}
-    assert set(info) == {b"IART", b"IPRD", b"ICMT", b"ICRD"}  # no title, no chapters
+    assert set(info) == {b"IART", b"IPRD", b"ICMT", b"ICRD", b"ILNG"}  # no title, no chapters
     assert info[b"ICMT"] == "ab c"
     assert [k for k, _ in riff_chunks(data, 12, len(data))] == [b"fmt ", b"LIST", b"data"]
 
