@@ -15,13 +15,17 @@ from numpy.typing import NDArray
 
 from coach.diagnostics import AudioDeviceError
 
-Fill = Callable[[NDArray[Any]], bool]  # fill an int16 buffer; False once the session is over
+#: Fill an int16 buffer, shaped (frames,) for one channel or (frames, channels) for more;
+#: False once the session is over.
+Fill = Callable[[NDArray[Any]], bool]
 
 
 class OutputStream(Protocol):
-    """An open output device: mono int16 at one rate, pulling audio through `fill`."""
+    """An open output device: int16 at one rate and channel count, pulling audio through
+    `fill`."""
 
     latency: float  # seconds from a sample being filled to it being heard
+    channels: int  # 1: mono; 2: stereo, interleaved left, right
 
     def play(self, fill: Fill, finished: Callable[[], None]) -> None:
         """Start pulling buffers from `fill`; `finished` is called once the stream ends
@@ -37,25 +41,27 @@ class OutputStream(Protocol):
         ...
 
 
-def open_output(sample_rate: int) -> OutputStream:
-    """Open the default audio device for a session: the one factory for live sinks."""
-    return SounddeviceStream(sample_rate)
+def open_output(sample_rate: int, channels: int = 1) -> OutputStream:
+    """Open the default audio device for a session: the one factory for live sinks.
+    `channels` is the session's (`Timeline.channels`): 2 for a routine that uses `side:`."""
+    return SounddeviceStream(sample_rate, channels)
 
 
 class SounddeviceStream:
     """One PortAudio output stream, opened once; its callback pulls the session."""
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, channels: int = 1) -> None:
         # PortAudio and libasound print to fd 2 while probing devices and when a device
         # fails; for the stream's life that goes aside, and what they said goes into the
         # one error instead.
         self._chatter = NativeChatter()
         try:
-            self._stream = self._open(sample_rate)
+            self._stream = self._open(sample_rate, channels)
         except BaseException:
             self._chatter.close()
             raise
         self.latency = float(self._stream.latency)
+        self.channels = channels
         self._fill: Fill | None = None
         self._on_finished: Callable[[], None] | None = None
         self._failure: BaseException | None = None
@@ -64,7 +70,7 @@ class SounddeviceStream:
         self._closed = False
         self._lock = threading.Lock()
 
-    def _open(self, sample_rate: int) -> Any:
+    def _open(self, sample_rate: int, channels: int) -> Any:
         try:
             import sounddevice
         except (ImportError, OSError) as exc:  # not installed, or no libportaudio2
@@ -76,7 +82,7 @@ class SounddeviceStream:
         try:
             return sounddevice.RawOutputStream(
                 samplerate=sample_rate,
-                channels=1,
+                channels=channels,
                 dtype="int16",
                 callback=self._callback,
                 finished_callback=self._finished,
@@ -115,6 +121,8 @@ class SounddeviceStream:
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         samples = np.frombuffer(outdata, dtype=np.int16)
+        if self.channels > 1:  # PortAudio's buffer is interleaved: a row per frame
+            samples = samples.reshape(-1, self.channels)
         fill = self._fill
         try:
             more = fill(samples) if fill is not None else True

@@ -4,11 +4,12 @@ The audio device's callback asks `Feed.fill` for each buffer; a producer thread
 (`Feed.produce`) mixes blocks in play order a short way ahead of it. Every break in the
 sound (pause, a skip, quit) fades out over FADE_SECONDS and every restart fades in, so
 no key ever makes a click; without breaks the device gets the session sample for sample.
+A stereo session (`timeline.channels` 2) goes through as (frames, 2) blocks; every count
+here is in frames, and coach's own words and cues are placed in the middle.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from collections import deque
@@ -18,13 +19,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from coach.mixer import SourceBank, mix_blocks
+from coach import playorder
+from coach.mixer import SourceBank, mix_blocks, pan_gains
 from coach.playorder import Block, Mark, Where, fade, normal_ranges
 from coach.steps import Navigator, Range
 from coach.timeline import Timeline
 from coach.voicelog import VoiceLog, overlapping, voice_spans
 
-BLOCK = 2048  # samples mixed at a time (about 0.09 s)
+BLOCK = 2048  # frames mixed at a time (about 0.09 s)
 AHEAD_BLOCKS = 8  # mixed blocks kept ready for the device (about 0.75 s)
 FADE_SECONDS = 0.005  # every break in the sound fades out, every restart fades in
 LATE_BLOCK_SECONDS = 1.0  # a mix this late plays silence meanwhile (the machine is swamped)
@@ -59,8 +61,9 @@ class Feed:
         self.marks: list[Mark] = []
         self.played: list[Range] = []  # session spans sent to the device, in order
         self.failure: BaseException | None = None  # what stopped the mix (a clip's error)
-        rate = timeline.sample_rate
+        rate, self.channels = timeline.sample_rate, timeline.channels
         self._fade = max(1, round(FADE_SECONDS * rate))
+        self._nothing = playorder.silence(0, self.channels)  # marks the end of the play order
         self._steps = Navigator(timeline)
         speech = sorted((e.start, e.end) for e in timeline.events if e.kind == "speech")
         self._speech_starts = [start for start, _ in speech]
@@ -109,16 +112,22 @@ class Feed:
             self._cond.notify_all()
 
     def say(self, samples: NDArray[Any]) -> None:
-        """Play int16 `samples` once the session has faded out, then go on as after a pause."""
+        """Play int16 `samples` (mono, or frames of the session's shape) once the session
+        has faded out, then go on as after a pause."""
         if len(samples):
             with self._cond:
-                self._saying.append(samples)
+                self._saying.append(self._placed(samples))
                 self._cond.notify_all()
 
     def cue(self, samples: NDArray[Any]) -> None:
-        """Lay int16 `samples` over what plays from the next buffer on."""
+        """Lay int16 `samples` (as for `say`) over what plays from the next buffer on."""
+        placed = self._placed(samples)
         with self._cond:
-            self._cue, self._cue_at = samples, 0
+            self._cue, self._cue_at = placed, 0
+
+    def _placed(self, samples: NDArray[Any]) -> NDArray[Any]:
+        # In stereo a mono clip sounds in the middle, as loud as the session's own middle.
+        return playorder.as_channels(samples, self.channels, pan_gains("both"))
 
     def close(self) -> None:
         """Stop the producer thread."""
@@ -149,13 +158,8 @@ class Feed:
     def where(self) -> Where:
         """Where the feed is in its play order (the sample it sends next)."""
         with self._cond:
-            index, position, ranges = self._range_index, self._position, self._ranges
-            if self._mode == "done" or index >= len(ranges):
-                return Where(self.timeline.length, 0, self.timeline.length, None)
-            left = ranges[index][1] - position
-            left += sum(end - start for start, end in ranges[index + 1 :])
-            ahead = ranges[index + 1][0] if index + 1 < len(ranges) else None
-            return Where(position, max(0, left), ranges[index][0], ahead)
+            done, length = self._mode == "done", self.timeline.length
+            return playorder.where_in(self._ranges, self._range_index, self._position, length, done)
 
     def note(self) -> str:
         """A short word from the feed, e.g. why a command did nothing (fresh ones only)."""
@@ -174,9 +178,7 @@ class Feed:
             with self._cond:
                 self.failure = error
                 self._generation += 1  # what was mixed is dropped; the end comes next
-                self._blocks.append(
-                    Block(self._generation, 0, self.timeline.length, np.zeros(0, np.int16))
-                )
+                self._blocks.append(Block(self._generation, 0, self.timeline.length, self._nothing))
                 self._cond.notify_all()
 
     def _produce(self) -> None:
@@ -211,13 +213,13 @@ class Feed:
                 position += len(take)
                 if position >= end:
                     break
-        yield Block(generation, len(ranges), self.timeline.length, np.zeros(0, np.int16))
+        yield Block(generation, len(ranges), self.timeline.length, self._nothing)
 
     # -- the callback: the audio thread --
 
     def fill(self, out: NDArray[Any]) -> bool:
-        """Fill `out` (int16) with what plays next; False once the session is over (the
-        rest of `out` is then silence)."""
+        """Fill `out` (int16 frames, shaped as the session's blocks) with what plays next;
+        False once the session is over (the rest of `out` is then silence)."""
         with self._cond:
             self._started = True
             self._sent_at = time.monotonic() + self.latency
@@ -358,16 +360,9 @@ class Feed:
     def _cut_line(self) -> int | None:
         """The start of the spoken line a fade from here would cut, if any (never before
         the start of the range playing)."""
-        position, end = self._position, self._position + self._fade
-        index = bisect.bisect_left(self._speech_starts, end) - 1
-        while index >= 0:
-            start, stop = self._speech[index]
-            if stop > position:
-                return max(start, self._ranges[self._range_index][0])
-            if stop <= position - self.timeline.sample_rate * 60:
-                break  # lines are short: none further back reaches here
-            index -= 1
-        return None
+        position, floor = self._position, self._ranges[self._range_index][0]
+        spoken, starts = self._speech, self._speech_starts
+        return playorder.cut_line(spoken, starts, position, position + self._fade, floor)
 
     def _jump(self) -> None:
         """Apply the queued next/back commands in order (while silent)."""

@@ -16,7 +16,7 @@ from coach.clipprep import level_speech
 from coach.device import OutputStream, open_output
 from coach.diagnostics import AudioDeviceError
 from coach.feed import COMMANDS, Feed
-from coach.mixer import SourceBank
+from coach.mixer import SourceBank, pan_gains
 from coach.status import where_text
 from coach.steps import Range
 from coach.timeline import Event, Timeline
@@ -47,8 +47,9 @@ class PlayerState:
 class Player:
     """Plays a timeline through one output stream, controlled by commands from any thread.
 
-    The stream is opened once for the whole session (or given, already open, as `output`)
-    and pulls the audio from a `Feed`: without pauses or skips the device gets exactly what
+    The stream is opened once for the whole session (or given, already open, as `output`),
+    with the timeline's channels (two for a routine that uses `side:`), and pulls the audio
+    from a `Feed`: without pauses or skips the device gets exactly what
     `mix_all` gives. Pause fades out within a few milliseconds of the device's next buffer;
     resume goes on where the fade ended, or from the start of the spoken line it cut.
     `next_step()` and `back()` fade out and go on from a step's start; `quit()` fades out
@@ -101,7 +102,7 @@ class Player:
             return
         last = spoken[index]
         levelled = self.bank.levelled(last)[: last.length] * last.gain
-        self.feed.say(self._as_played(levelled))
+        self.feed.say(self._as_played(levelled, last.side))  # in the ear it was said in
 
     def where(self) -> None:
         """Say where the session is (step, rep) in the session's voice, then go on. The words
@@ -126,10 +127,14 @@ class Player:
         blip = sounds.confirmation(self.timeline.sample_rate)
         self.feed.cue(self._as_played(blip))
 
-    def _as_played(self, samples: NDArray[Any]) -> NDArray[Any]:
-        """Float samples at the session's loudness, as int16 for the device."""
+    def _as_played(self, samples: NDArray[Any], side: str = "both") -> NDArray[Any]:
+        """Float mono samples at the session's loudness, as int16 frames for the device; in
+        a stereo session placed on `side` as the mixer places the session's own sounds."""
         gain = self.bank.session_gain(self.timeline)
-        scaled = np.clip(np.asarray(samples, np.float32) * gain, -1.0, 32767 / 32768)
+        scaled = np.asarray(samples, np.float32) * gain
+        if self.timeline.channels == 2:
+            scaled = scaled[:, None] * np.asarray(pan_gains(side), np.float32)
+        scaled = np.clip(scaled, -1.0, 32767 / 32768)
         played: NDArray[Any] = np.rint(scaled * 32768.0).astype(np.int16)
         return played
 
@@ -193,9 +198,14 @@ class Player:
         try:
             if feed.finished:
                 return
-            output = self._output if self._output is not None else open_output(
-                self.timeline.sample_rate
-            )
+            output, channels = self._output, self.timeline.channels
+            if output is not None and output.channels != channels:
+                # Opened before the session was known (coach play looks for a device before
+                # rendering any speech): a session in stereo needs it again, in stereo.
+                output.close()
+                output = None
+            if output is None:
+                output = open_output(self.timeline.sample_rate, channels)
             self._output = output
             self._latency = round(output.latency * self.timeline.sample_rate)
             feed.latency = output.latency

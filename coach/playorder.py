@@ -1,7 +1,12 @@
-"""Live playback's play order, as the feed walks it: blocks, marks, where it is, and its fades."""
+"""Live playback's play order, as the feed walks it: blocks, marks, where it is, and its fades.
+
+Audio here is int16 frames: shape (n,) in a mono session, (n, channels) in a stereo one
+(interleaved as the device takes it); lengths and positions always count frames.
+"""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +22,7 @@ class Block:
     generation: int  # blocks of an older generation were mixed before a seek: dropped
     range_index: int
     start: int
-    samples: NDArray[Any]  # int16; empty marks the end of the play order
+    samples: NDArray[Any]  # int16 frames; empty marks the end of the play order
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,66 @@ def normal_ranges(ranges: Sequence[Range], length: int) -> list[Range]:
     return out
 
 
+def where_in(ranges: Sequence[Range], index: int, position: int, length: int, done: bool) -> Where:
+    """Where a feed is that plays `ranges[index]` and sends `position` next (`done`: it has
+    ended) in a session `length` frames long."""
+    if done or index >= len(ranges):
+        return Where(length, 0, length, None)
+    left = ranges[index][1] - position
+    left += sum(end - start for start, end in ranges[index + 1 :])
+    ahead = ranges[index + 1][0] if index + 1 < len(ranges) else None
+    return Where(position, max(0, left), ranges[index][0], ahead)
+
+
+#: No spoken line is this long (in frames at any session rate up to 48 kHz): the search for
+#: a line under a fade looks no further back.
+LONGEST_LINE = 60 * 48000
+
+
+def cut_line(
+    speech: Sequence[Range], starts: Sequence[int], position: int, end: int, floor: int
+) -> int | None:
+    """The start of the spoken line (of `speech`, sorted, their starts in `starts`) that
+    sounds between `position` and `end`, if any: where a resume after a fade there goes back
+    to, never before `floor` (the start of the range playing)."""
+    index = bisect.bisect_left(starts, end) - 1
+    while index >= 0:
+        start, stop = speech[index]
+        if stop > position:
+            return max(start, floor)
+        if stop <= position - LONGEST_LINE:
+            break  # lines are short: none further back reaches here
+        index -= 1
+    return None
+
+
 def fade(samples: NDArray[Any], first: int, total: int, down: bool) -> NDArray[Any]:
-    """Samples `first`.. of a linear fade `total` samples long (down: sample j at gain
-    (total - j) / total; up: (j + 1) / total), rounded back to int16."""
+    """Frames `first`.. of a linear fade `total` frames long (down: frame j at gain
+    (total - j) / total; up: (j + 1) / total), rounded back to int16; every channel of a
+    frame gets the same gain."""
     j = np.arange(first, first + len(samples))
     gain = (total - j) / total if down else (j + 1) / total
+    if samples.ndim > 1:  # one gain a frame, over its channels
+        gain = gain.reshape(-1, *([1] * (samples.ndim - 1)))
     faded: NDArray[Any] = np.rint(samples * gain).astype(np.int16)
     return faded
+
+
+def silence(frames: int, channels: int) -> NDArray[Any]:
+    """`frames` frames of int16 silence, shaped as the session's blocks are."""
+    return np.zeros((frames, channels) if channels > 1 else frames, dtype=np.int16)
+
+
+def as_channels(samples: NDArray[Any], channels: int, gains: Sequence[float]) -> NDArray[Any]:
+    """int16 `samples` shaped for a session of `channels`: mono ones as they are in a mono
+    session; in a stereo one, a mono clip goes to every channel, scaled by `gains` (one a
+    channel, rounded back to int16), and frames already of the session's shape pass as they
+    are. C-contiguous, so the device reads them interleaved."""
+    samples = np.asarray(samples, dtype=np.int16)
+    if channels == 1 or samples.ndim > 1:
+        if samples.shape[1:] != (() if channels == 1 else (channels,)):
+            raise ValueError(f"samples of shape {samples.shape} for {channels} channel(s)")
+        return np.ascontiguousarray(samples)
+    spread = samples[:, None].astype(np.float64) * np.asarray(gains, np.float64)[None, :]
+    placed: NDArray[Any] = np.rint(spread).astype(np.int16)
+    return np.ascontiguousarray(placed)

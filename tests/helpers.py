@@ -220,6 +220,7 @@ class FakeStream:
     pulls buffers from `fill` at `speed` times real time and keeps them."""
 
     latency = 0.0
+    channels = 1  # a mono device: the player opens the real one for a session in stereo
 
     def __init__(self, speed: float = 50.0, buffer: int = 512) -> None:
         self.speed, self.buffer = speed, buffer
