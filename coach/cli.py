@@ -282,10 +282,10 @@ def open_device(routine: str) -> OutputStream:
     """The audio device for `coach play ROUTINE`, or one message that names the export to
     make instead."""
     from coach.device import open_output
-    from coach.session import SAMPLE_RATE
+    from coach.session import SAMPLE_RATE, routine_channels
 
     try:
-        return open_output(SAMPLE_RATE)
+        return open_output(SAMPLE_RATE, routine_channels(routine))
     except AudioDeviceError as error:
         raise click.ClickException(f"{error}. {export_hint(routine)}") from None
 

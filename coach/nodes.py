@@ -156,6 +156,21 @@ def children(statement: Statement) -> list[list[Statement]]:
     return []
 
 
+def uses_side(routine: Routine) -> bool:
+    """Whether a `side:` setting appears anywhere in the routine (then it is stereo)."""
+    if any(setting.key == "side" for setting in routine.header.settings):
+        return True
+    pending = [routine.body]
+    while pending:  # iterative: a tree of any depth
+        for statement in pending.pop():
+            if isinstance(statement, Setting) and statement.key == "side":
+                return True
+            if isinstance(statement, Repeat) and any(s.key == "side" for s in statement.settings):
+                return True
+            pending.extend(children(statement))
+    return False
+
+
 def block_depth(body: list[Statement]) -> int:
     """How deep blocks nest in `body` (a repeat block counts one); an include adds none.
 

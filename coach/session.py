@@ -65,6 +65,17 @@ def language_of(routine: nodes.Routine) -> str:
     return language_code(routine.header.language) or ENGLISH
 
 
+def routine_channels(ref: str) -> int:
+    """2 when ROUTINE uses `side:` (its session is stereo), else 1; 1 too when it cannot be
+    read (building it then says why). Reads and parses only: quick enough to ask before the
+    audio device is opened."""
+    try:
+        routine, _ = loader.load(library.resolve(ref))
+    except CoachError:
+        return 1
+    return 2 if nodes.uses_side(routine) else 1
+
+
 def routine_inputs(ref: str) -> list[str]:
     """The files a session of ROUTINE would read (the routine, includes, sound files); empty
     if it cannot be read (building it then says why)."""

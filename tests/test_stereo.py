@@ -183,3 +183,20 @@ def test_show_marks_the_ear_of_a_one_sided_cue(cache):
     assert any('"This comes from the left."  (left ear)' in r for r in rows)
     assert any("metronome: 4 clicks" in r and "(right ear)" in r for r in rows)
     assert any(r.endswith('"Both ears."') for r in rows)
+
+
+def test_a_routine_uses_side_in_a_header_a_block_or_a_repeat(tmp_path):
+    from coach import loader, nodes
+
+    texts = {
+        "header": "title: T\nside: left\n\nsay: Hi.\n",
+        "step": "title: T\n\nstep S:\n    side: right\n    say: Hi.\n",
+        "repeat": "title: T\n\nrepeat 2 times:\n    side: left\n    count every 1\n",
+        "none": "title: T\n\nsay: Hi.\n",
+    }
+    found = {}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.routine"
+        path.write_text(text)
+        found[name] = nodes.uses_side(loader.load(path)[0])
+    assert found == {"header": True, "step": True, "repeat": True, "none": False}
