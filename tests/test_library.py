@@ -34,25 +34,30 @@ def test_include_only_files_are_not_listed():
     assert not [name for name in BUILTINS if name.startswith("_")]
 
 
-@pytest.mark.parametrize("name", [*BUILTINS, "_safety"])
+# The shared safety opening of each language a built-in routine is written in.
+SAFETY = {"": "_safety.routine", "de": "_sicherheit.routine"}
+
+
+@pytest.mark.parametrize("name", [*BUILTINS, "_safety", "_sicherheit"])
 def test_builtin_checks_with_no_diagnostics(name):
     path = library.routines_dir() / f"{name}.routine"
     assert [d.render() for d in loader.check_file(path)] == []
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_builtin_includes_the_shared_safety_opening(name):
+def test_builtin_includes_the_shared_safety_opening_of_its_language(name):
     routine, _ = loader.load(library.resolve(name))
     includes = [s for s in routine.body if isinstance(s, nodes.Include)]
-    assert [i.path for i in includes][:1] == ["_safety.routine"]
+    assert [i.path for i in includes][:1] == [SAFETY[routine.header.language]]
 
 
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_does_not_copy_the_safety_lines(name):
-    safety = (library.routines_dir() / "_safety.routine").read_text()
-    lines = [line.strip() for line in safety.splitlines() if line.startswith("say:")]
     text = library.resolve(name).read_text()
-    assert not [line for line in lines if line in text]
+    for opening in SAFETY.values():
+        safety = (library.routines_dir() / opening).read_text()
+        lines = [line.strip() for line in safety.splitlines() if line.startswith("say:")]
+        assert not [line for line in lines if line in text]
 
 
 @pytest.mark.parametrize("name", BUILTINS)

@@ -14,10 +14,14 @@ from coach.timeline import Chapter, Event
 
 BUILTINS = library.builtin_names()
 SAFETY = library.routines_dir() / "_safety.routine"
+# A routine in another language opens with the safety words of its own language (the same
+# points, written in it) and names its equipment in it.
+SAFETY_BY_LANGUAGE = {"en": SAFETY, "de": library.routines_dir() / "_sicherheit.routine"}
+YOU_NEED = {"en": "You need", "de": "Du brauchst"}
 LONG_STEP = 60.0  # seconds: a step this long checks in about pain
 LONGEST_SILENCE_ON_PAIN = 150.0  # seconds a long step may go without a check-in
 DEFAULT_PERIOD = 4.0  # seconds per rep at coach's default tempo, 15 per minute
-PAIN = re.compile(r"\b(hurts?|pain)\b", re.IGNORECASE)
+PAIN = re.compile(r"\b(hurts?|pain|weh|wehtut|schmerz\w*)\b", re.IGNORECASE)
 
 # What each listener must hear before the first step, in words a body can act on.
 EQUIPMENT = {
@@ -28,6 +32,7 @@ EQUIPMENT = {
     "neck-and-shoulders": ("chair", "stand tall"),
     "upper-back-ball": ("two massage balls", "mat"),
     "lower-back": ("mat", "foam roller"),
+    "ruecken-an-der-wand": ("zwei Tennisbälle", "glatte Wand"),
 }
 
 
@@ -71,8 +76,9 @@ def before_first_step(built: session.Session) -> list[str]:
     return [e.text for e in speech(built) if e.start < start]
 
 
-def safety_lines() -> list[str]:
-    return [m.group(1).strip() for m in re.finditer(r"^say:(.*)$", SAFETY.read_text(), re.M)]
+def safety_lines(language: str = "en") -> list[str]:
+    text = SAFETY_BY_LANGUAGE[language].read_text()
+    return [m.group(1).strip() for m in re.finditer(r"^say:(.*)$", text, re.M)]
 
 
 def check_in_lines(built: session.Session) -> set[str]:
@@ -112,9 +118,11 @@ def test_equipment_is_spoken_after_the_safety_opening_before_the_first_step(
     build, name: str
 ) -> None:
     built = build(name)
+    language = built.timeline.language
     setup = before_first_step(built)
-    assert setup[: len(safety_lines())] == safety_lines()
-    needs = [line for line in setup[len(safety_lines()) :] if line.startswith("You need")]
+    safety = safety_lines(language)
+    assert setup[: len(safety)] == safety
+    needs = [line for line in setup[len(safety) :] if line.startswith(YOU_NEED[language])]
     assert len(needs) == 1, setup
     for thing in EQUIPMENT[name]:
         assert any(thing in line for line in setup), (thing, setup)
@@ -131,6 +139,18 @@ def test_safety_opening_names_the_warning_signs_to_stop_and_seek_advice() -> Non
     lines = [line for line in safety_lines() if all(sign in line for sign in signs)]
     assert len(lines) == 1, safety_lines()
     assert "Stop" in lines[0] and "seek advice" in lines[0]
+
+
+def test_the_german_safety_opening_says_the_same_points_in_german() -> None:
+    lines = safety_lines("de")
+    text = " ".join(lines)
+    assert "fest" in text and "angenehm" in text and "stark" not in text  # firm, comfortable
+    assert any("Ärzt" in line for line in lines)  # ask your doctor first
+    signs = ("Taubheit", "Kribbeln", "Schwindel", "in einen Arm oder ein Bein ausstrahlen")
+    warning = [line for line in lines if all(sign in line for sign in signs)]
+    assert len(warning) == 1, lines
+    assert "Hör auch auf" in warning[0] and "lass dich beraten" in warning[0]
+    assert any("Verletzungen" in line and "entzündet" in line for line in lines)
 
 
 @pytest.mark.parametrize("name", BUILTINS)
