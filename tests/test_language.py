@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_coach
 
 from coach import library, session, status
 from coach.cache import ClipCache
 from coach.compiler import Overrides
 from coach.engines import LanguageError, chosen_name, make_engine
 from coach.pyttsx3_engine import Pyttsx3Engine
-from tests.helpers import run_coach
 
 FIXTURES = Path(__file__).parent / "fixtures" / "language"
 GERMAN = FIXTURES / "german.routine"
