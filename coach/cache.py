@@ -94,7 +94,7 @@ class ClipCache:
         if line.pitch is not None:  # appended only when set, so existing clips keep their keys
             parts.append(line.pitch)
         if line.language != ENGLISH:  # likewise: English clips keep the keys they had
-            parts.append(f"language={line.language}")
+            parts.append(f"spoken in {line.language}")
         blob = _KEY_JSON.encode(parts)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

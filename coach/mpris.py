@@ -24,7 +24,7 @@ from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from coach.commands import BY_MEDIA
 from coach.diagnostics import CoachError
 from coach.player import Player
-from coach.timeline import INTRODUCTION, Timeline
+from coach.timeline import Timeline
 
 BUS_NAME = "org.mpris.MediaPlayer2.coach"
 OBJECT_PATH = "/org/mpris/MediaPlayer2"
@@ -111,7 +111,7 @@ def track_at(timeline: Timeline, position: int) -> Track:
         return Track(0, timeline.title, 0, timeline.length)
     first = min(chapter.start for chapter in chapters)
     if position < first:
-        return Track(0, INTRODUCTION, 0, first)
+        return Track(0, timeline.introduction, 0, first)
     index = timeline.chapter_at(position)
     if index is None:
         order = sorted(range(len(chapters)), key=lambda i: (chapters[i].start, i))

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from coach.plan import Side
+from coach.words import ENGLISH, words_for
 
 EventKind = Literal["speech", "click", "sound", "hiss"]
 
 # The name of the chapter that holds what comes before the first step.
-INTRODUCTION = "Introduction"
+INTRODUCTION = words_for(ENGLISH).introduction  # in English; Timeline.introduction: its own
 
 
 @dataclass(slots=True)  # not frozen: a long session makes thousands; frozen ones cost 3x
@@ -93,6 +94,11 @@ class Timeline:
     @property
     def channels(self) -> int:
         return 2 if self.stereo else 1
+
+    @property
+    def introduction(self) -> str:
+        """The name of what comes before the first step, in the routine's language."""
+        return words_for(self.language).introduction
 
     def rep_at(self, sample: int) -> tuple[int, int] | None:
         """(k, N) when `sample` falls in rep k (1-based) of a run of N reps, else None."""
@@ -183,7 +189,7 @@ class Timeline:
             Chapter(n, start, end) for n, start, end in zip(names, cuts, cuts[1:]) if end > start
         ]
         if any(e.start < out[0].start for e in self.events):
-            return [Chapter(INTRODUCTION, 0, out[0].start), *out]
+            return [Chapter(self.introduction, 0, out[0].start), *out]
         return [Chapter(out[0].name, 0, out[0].end), *out[1:]]
 
     def _event_dict(self, event: Event) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class Words:
     get_ready: str  # the shorter invitation of a short lead-in
     check_ins: tuple[str, ...]  # coach's own check-ins, for a routine without `check-in:`
     where: Where  # the answer to the "where" command (coach.status.where_text)
+    introduction: str  # the name of what comes before the first step: a file's first chapter
 
     def breath_words(self, count: int) -> list[str]:
         """The distinct cues of `count` breaths, as the compiler speaks them."""
@@ -70,6 +71,7 @@ LANGUAGES: dict[str, Words] = {
                 "Check in with your body. Keep the pressure comfortable, never sharp.",
                 "Keep breathing slowly. If you feel pain or dizziness, stop and rest.",
             ),
+            introduction="Introduction",
             where=Where(
                 step="Step {number} of {total}, {name}.",
                 before="Before step {number} of {total}, {name}.",
@@ -95,6 +97,7 @@ LANGUAGES: dict[str, Words] = {
             ),
             # A voice reads "1:23" as a time of day in German, French and Spanish: the
             # minute under way says it in words.
+            introduction="Einleitung",
             where=Where(
                 step="Schritt {number} von {total}: {name}.",
                 before="Gleich kommt Schritt {number} von {total}: {name}.",
@@ -118,6 +121,7 @@ LANGUAGES: dict[str, Words] = {
                 "Écoutez votre corps. La pression reste agréable, jamais vive.",
                 "Respirez lentement. En cas de douleur ou de vertige, arrêtez et reposez-vous.",
             ),
+            introduction="Introduction",
             where=Where(
                 step="Étape {number} sur {total} : {name}.",
                 before="Bientôt l'étape {number} sur {total} : {name}.",
@@ -141,6 +145,7 @@ LANGUAGES: dict[str, Words] = {
                 "Escucha a tu cuerpo. La presión debe ser agradable, nunca aguda.",
                 "Sigue respirando despacio. Si notas dolor o mareo, para y descansa.",
             ),
+            introduction="Introducción",
             where=Where(
                 step="Paso {number} de {total}: {name}.",
                 before="Enseguida viene el paso {number} de {total}: {name}.",

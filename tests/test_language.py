@@ -278,3 +278,11 @@ def test_an_mp3_of_a_german_routine_is_tagged_german(tmp_path, cache) -> None:
     assert run_coach("export", str(GERMAN), "-o", str(out), cache=cache).returncode == 0
     assert probe_tags(out)["language"] == "deu"  # ID3 TLAN
     assert b"TLAN" in out.read_bytes()[:1024]
+
+
+def test_the_first_chapter_is_named_in_the_routines_language():
+    from coach.timeline import Chapter, Event, Timeline
+
+    events = [Event(0, 10, "speech", "k", text="Hallo.")]
+    timeline = Timeline("T", 22050, 100, [Chapter("Eins", 20, 100)], events, language="de")
+    assert [c.name for c in timeline.file_chapters()] == ["Einleitung", "Eins"]
