@@ -1,5 +1,5 @@
 """What the commands that build a session share: options to overrides over the profile,
-the pipeline run with its warnings on stderr, a progress bar, and m:ss."""
+the pipeline run with its warnings on stderr, a progress bar, and a session's length."""
 
 from __future__ import annotations
 
@@ -102,8 +102,10 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def format_clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
+    """A session's length for a message: coach.units.format_length, the one rounding rule."""
+    from coach.units import format_length
+
+    return format_length(seconds)
 
 
 def switch(key: str, given: bool | None, default: bool) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import re
 import threading
@@ -12,6 +11,7 @@ from typing import TextIO
 
 from coach.commands import COMMANDS
 from coach.timeline import Timeline
+from coach.units import format_length, format_position
 from coach.words import words_for
 
 REFRESH_SECONDS = 0.25
@@ -33,11 +33,8 @@ HELP = _help()
 
 
 def clock(seconds: float) -> str:
-    """m:ss, or h:mm:ss from an hour on."""
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """A place in the session: m:ss, or h:mm:ss from an hour on (coach.units)."""
+    return format_position(seconds)
 
 
 def step_place(timeline: Timeline, position: int) -> tuple[str, int, str]:
@@ -58,15 +55,29 @@ def step_place(timeline: Timeline, position: int) -> tuple[str, int, str]:
 
 
 def step_label(timeline: Timeline, position: int) -> tuple[str, str]:
-    """("step 3 of 8", name) inside a step, ("before step 4 of 8", name) before one starts,
-    ("finishing", "") after the last, ("", "") for a session without steps."""
+    """("step 3 of 8", name) inside a step, ("introduction", "next: " + the first step's
+    name) in the opening, ("before step 4 of 8", name) between steps, ("finishing", "")
+    after the last, ("", "") for a session without steps."""
+    label, _, name = _label(timeline, position)
+    return label, name
+
+
+def _label(timeline: Timeline, position: int, jump: bool = False) -> tuple[str, str, str]:
+    """(label, short label, name) of `position`; `jump`: playback is about to jump there
+    (a lead-in plays first), so it is always "before" that step."""
     place, index, name = step_place(timeline, position)
     total = len(timeline.chapters)
+    if place == "in" and jump:
+        place = "before"
+    if place == "before" and index == 0 and not jump:
+        # Before the first step is the opening (the safety words, say): "before step 1"
+        # would read as if the listener were waiting for something that already plays.
+        return "introduction", "intro", f"next: {name}" if name else ""
     if place == "in":
-        return f"step {index + 1} of {total}", name
+        return f"step {index + 1} of {total}", f"step {index + 1}/{total}", name
     if place == "before":
-        return f"before step {index + 1} of {total}", name
-    return place, ""
+        return f"before step {index + 1} of {total}", f"before {index + 1}/{total}", name
+    return place, place, ""
 
 
 def where_text(timeline: Timeline, position: int) -> str:
@@ -101,44 +112,87 @@ def status_text(
     width: int | None = None,
     heading_to: int | None = None,
 ) -> str:
-    """The status line for `position` (a sample): paused, elapsed and remaining time, the
-    step, the rep and the step's name, in that order, cut to `width` characters.
+    """The status line for `position` (a sample): paused, a note, where the session is (its
+    position, of its length) and the time left, the step, the rep and the step's name, in
+    that order, fitted to `width` characters (see `_fitted`).
 
-    `remaining` is how many samples are still to play (default: to the session's end).
-    `heading_to` is where playback jumps next (after a lead-in, the --from step): the step
-    shown is then the one it jumps to.
+    The clock is the position in the session, not time spent: after `b` it goes back with
+    the sound, and with --from it starts at the step. `remaining` is how many samples are
+    still to play (default: to the session's end); with --from, fewer than the rest of the
+    session. `heading_to` is where playback jumps next (after a lead-in, the --from step):
+    the step shown is then the one it jumps to.
     """
     rate = timeline.sample_rate
     if remaining is None:
         remaining = max(0, timeline.length - position)
-    parts: list[str] = []
-    if paused:
-        parts.append("paused")
-    if note:
-        parts.append(note)
-    left = clock(math.ceil(remaining / rate))
-    parts.append(f"{clock(position / rate)} elapsed, {left} left")
-    label, name = step_label(timeline, position)
-    if heading_to is not None:
-        label, name = step_label(timeline, heading_to)
-        label = "before " + label if label.startswith("step") else label
-    if label:
-        parts.append(label)
+    at, total = clock(position / rate), format_length(timeline.duration)
+    left = f"{format_length(remaining / rate)} left"
+    jump = heading_to is not None
+    target = heading_to if heading_to is not None else position
+    label, short, name = _label(timeline, target, jump)
     rep = timeline.rep_at(position)
-    if rep is not None:
-        parts.append(f"rep {rep[0]} of {rep[1]}")
-    if name:
-        parts.append(name)
-    return fit(" | ".join(parts), width)
+    reps = (f"rep {rep[0]} of {rep[1]}", f"rep {rep[0]}/{rep[1]}") if rep else ("", "")
+    first = [p for p in ("paused" if paused else "", note) if p]
+    # From the whole line down to the fewest words: each level is tried with the name
+    # shortened to fit, and the first where the name keeps MIN_NAME characters is shown.
+    levels = [
+        [*first, f"{at} of {total}, {left}", label, reps[0]],
+        [*first, f"{at}/{total}, {left}", short, reps[1]],
+        [*first, left, short, reps[1]],
+        [*first, short, reps[1]],
+    ]
+    return _fitted([[p for p in level if p] for level in levels], name, note, width)
+
+
+MIN_NAME = 12  # characters of a step's name kept (ellipsis included) before parts are dropped
+SEPARATOR = " | "
+ELLIPSIS = "\u2026"  # one column, so a shortened name keeps more of itself than with "..."
+
+
+def _fitted(levels: list[list[str]], name: str, note: str, width: int | None) -> str:
+    """The first level whose parts, and the name shortened to at least MIN_NAME characters
+    (or whole, if shorter), fit `width`; else the last level with what is left of the name;
+    else without the name, the note shortened so that the step and rep still show; else
+    that cut to the width."""
+    if width is None:
+        return SEPARATOR.join([*levels[0], name] if name else levels[0])
+    for parts in levels:
+        room = _room(parts, width)
+        if not name and room + len(SEPARATOR) >= 0:
+            return SEPARATOR.join(parts)
+        if name and room >= min(len(name), MIN_NAME):
+            return SEPARATOR.join([*parts, shorten(name, room)])
+    parts = levels[-1]
+    room = _room(parts, width)
+    if name and room >= 2:  # a letter and the ellipsis still say which step
+        return SEPARATOR.join([*parts, shorten(name, room)])
+    if note and note in parts and len(SEPARATOR.join(parts)) > width:
+        others = [p for p in parts if p != note]
+        spare = width - len(SEPARATOR.join(others)) - (len(SEPARATOR) if others else 0)
+        if spare >= 2:
+            parts = [shorten(note, spare) if p == note else p for p in parts]
+    return fit(SEPARATOR.join(parts), width)
+
+
+def _room(parts: list[str], width: int) -> int:
+    """Characters left for one more part after `parts` and its separator."""
+    return width - len(SEPARATOR.join(parts)) - (len(SEPARATOR) if parts else 0)
+
+
+def shorten(text: str, width: int) -> str:
+    """`text`, or its start and an ellipsis in `width` characters."""
+    if len(text) <= width:
+        return text
+    if width < 1:
+        return ""
+    return text[: width - 1].rstrip(" |,") + ELLIPSIS
 
 
 def fit(text: str, width: int | None) -> str:
-    """`text` cut to `width` characters, ending in "..." when cut."""
-    if width is None or len(text) <= width:
+    """`text` cut to `width` characters, ending in an ellipsis when cut."""
+    if width is None:
         return text
-    if width <= 3:
-        return text[: max(0, width)]
-    return text[: width - 3] + "..."
+    return shorten(text, width)
 
 
 class StatusLine:
@@ -208,8 +262,18 @@ class StatusLine:
             return
         if text is None:
             return
-        self._write("\r" + text + CLEAR_TO_END)
+        self._write("\r" + self._encodable(text) + CLEAR_TO_END)
         self._shown = True
+
+    def _encodable(self, text: str) -> str:
+        """`text` with what the terminal's encoding lacks (the ellipsis, a step's accents)
+        as "?": sys.stderr would write it as a longer escape, and the line would wrap."""
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+            return text
+        except (UnicodeEncodeError, LookupError):
+            return text.encode(encoding, "replace").decode(encoding, "replace")
 
     def _width(self) -> int:
         try:

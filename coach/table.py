@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 from coach.nodes import Header
 from coach.timeline import Event, Timeline
+from coach.units import format_length
 from coach.words import ENGLISH, words_for
 
 
 def clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes):d}:{rest:05.2f}"
+    """A cue's time in the table, m:ss.ss (hundredths cut off, never rounded up, so a cue
+    is never shown after it sounds)."""
+    # Whole hundredths first: formatting 59.999 s with :05.2f would print "0:60.00".
+    hundredths = int(math.floor(max(0.0, seconds) * 100 + 1e-6))
+    minutes, rest = divmod(hundredths, 6000)
+    return f"{minutes:d}:{rest // 100:02d}.{rest % 100:02d}"
 
 
 def click_runs(clicks: list[Event]) -> list[list[Event]]:
@@ -84,7 +90,9 @@ def routine_header(header: Header, timeline: Timeline) -> str:
         ("source", header.source),
         ("language", "" if timeline.language == ENGLISH else _language(timeline.language)),
         ("audio", "stereo: side: puts cues in one ear" if timeline.stereo else ""),
-        ("length", f"{clock(timeline.duration)[:-3]} ({_count(timeline)})"),
+        # The length as every command prints it (list, export, play), not this table's
+        # cut-off clock: a session of 5:08.6 is 5:09 everywhere.
+        ("length", f"{format_length(timeline.duration)} ({_count(timeline)})"),
     ]
     width = max(len(label) for label, _ in fields) + 1
     lines = []

@@ -137,6 +137,25 @@ def format_duration(seconds: float) -> str:
     return " ".join(parts)
 
 
+def format_length(seconds: float) -> str:
+    """A session's length as `m:ss`, or `h:mm:ss` from an hour on, to the nearest second
+    (half a second rounds up). Every length coach prints comes from here (list, show,
+    export, play, the status line), so one session never shows two lengths."""
+    return _clock(math.floor(seconds + 0.5) if math.isfinite(seconds) else 0)
+
+
+def format_position(seconds: float) -> str:
+    """A place in a session in the same form, counted in whole seconds gone by (rounded
+    down, as a clock counts: 0:59 until the minute is full)."""
+    return _clock(math.floor(seconds) if math.isfinite(seconds) else 0)
+
+
+def _clock(whole: int) -> str:
+    hours, rest = divmod(max(0, whole), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def format_tempo(period: float) -> str:
     """`15 per minute` for a period of 4 seconds."""
     if period <= 0:

@@ -28,46 +28,46 @@ def test_clock() -> None:
 
 def test_inside_a_step_with_elapsed_and_remaining() -> None:
     text = status_text(session(), 10 * S)
-    assert text == "0:10 elapsed, 0:50 left | step 1 of 2 | Warm up"
+    assert text == "0:10 of 1:00, 0:50 left | step 1 of 2 | Warm up"
 
 
 def test_reps_are_counted() -> None:
     timeline = session()
     assert "rep 1 of 10" in status_text(timeline, 30 * S)
     text = status_text(timeline, 35 * S + S // 2)
-    assert text == "0:35 elapsed, 0:25 left | step 2 of 2 | rep 3 of 10 | Roll the balls"
+    assert text == "0:35 of 1:00, 0:25 left | step 2 of 2 | rep 3 of 10 | Roll the balls"
     assert "rep 10 of 10" in status_text(timeline, 49 * S)
     assert "rep" not in status_text(timeline, 50 * S)
 
 
 def test_paused_comes_first() -> None:
     text = status_text(session(), 10 * S, paused=True)
-    assert text.startswith("paused | 0:10 elapsed")
+    assert text.startswith("paused | 0:10 of 1:00")
 
 
 def test_before_between_and_after_the_steps() -> None:
     timeline = session()
-    assert step_label(timeline, 0) == ("before step 1 of 2", "Warm up")
+    assert step_label(timeline, 0) == ("introduction", "next: Warm up")
     assert step_label(timeline, 22 * S) == ("before step 2 of 2", "Roll the balls")
     assert step_label(timeline, 55 * S) == ("finishing", "")
     assert status_text(timeline, 55 * S).endswith("| finishing")
     bare = Timeline("No steps", RATE, 10 * S)
-    assert status_text(bare, 2 * S) == "0:02 elapsed, 0:08 left"
+    assert status_text(bare, 2 * S) == "0:02 of 0:10, 0:08 left"
 
 
 def test_remaining_follows_the_play_order() -> None:
     """With --from the rest of the session is shorter than the session after `position`."""
     text = status_text(session(), 2 * S, remaining=40 * S)
-    assert "0:02 elapsed, 0:40 left" in text
+    assert "0:02 of 1:00, 0:40 left" in text
     assert "0:01 left" in status_text(session(), 10 * S, remaining=S // 2)  # rounds up
 
 
 def test_a_note_and_the_width() -> None:
     text = status_text(session(), 45 * S, note="already at the last step")
-    assert text.startswith("already at the last step | 0:45 elapsed")
-    cut = status_text(session(), 45 * S, paused=True, width=30)
-    assert len(cut) == 30 and cut.endswith("...") and cut.startswith("paused | 0:45")
-    assert fit("abc", 2) == "ab" and fit("abc", None) == "abc"
+    assert text.startswith("already at the last step | 0:45 of 1:00")
+    cut = status_text(session(), 45 * S, paused=True, width=40)
+    assert cut == "paused | step 2/2 | rep 8/10 | Roll the…"
+    assert fit("abc", 2) == "a\u2026" and fit("abc", None) == "abc"
 
 
 class Terminal(io.StringIO):
@@ -110,4 +110,4 @@ def test_status_line_survives_a_broken_terminal() -> None:
 def test_during_a_lead_in_the_step_ahead_is_shown() -> None:
     """`coach play --from 2 --lead-in`: the countdown is heard first, then step 2."""
     text = status_text(session(), S // 2, remaining=36 * S, heading_to=25 * S)
-    assert text == "0:00 elapsed, 0:36 left | before step 2 of 2 | Roll the balls"
+    assert text == "0:00 of 1:00, 0:36 left | before step 2 of 2 | Roll the balls"
