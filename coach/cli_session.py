@@ -89,7 +89,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
     def update(done: int, total: int) -> None:
         if "bar" not in state:
-            state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
+            fitted = bar_layout(label, _columns(sys.stderr))
+            state["bar"] = click.progressbar(length=total, file=sys.stderr, **fitted)
             state["bar"].__enter__()
         bar = state["bar"]
         bar.update(done - bar.pos)
@@ -99,6 +100,51 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     finally:
         if "bar" in state:
             state["bar"].__exit__(None, None, None)
+
+
+# click's bar: "LABEL  [BAR]  INFO", INFO at most "100%  00:00:12" (with its estimate of
+# the time left) or "100%" (without).
+BAR_CLUTTER = len("  [" + "]  ")
+INFO_WITH_ETA = len("100%  00:00:12")
+INFO_WITHOUT_ETA = len("100%")
+WIDEST_BAR = 36
+
+
+def bar_layout(label: str, columns: int) -> dict[str, Any]:
+    """click.progressbar's label, bar width and show_eta for a terminal `columns` wide: the
+    whole line stays off the last column, or the terminal wraps it and every repaint
+    starts a new line. The estimate of the time left goes first, then the label is
+    shortened with an ellipsis; the bar keeps at least 10 characters."""
+    usable = columns - 1
+    for info, eta, least in ((INFO_WITH_ETA, True, 20), (INFO_WITHOUT_ETA, False, 10)):
+        bar = usable - len(label) - BAR_CLUTTER - info
+        if bar >= least:
+            return {"label": label, "width": min(bar, WIDEST_BAR), "show_eta": eta}
+    room = max(2, usable - BAR_CLUTTER - INFO_WITHOUT_ETA - 10)
+    if len(label) > room:
+        mark = _ellipsis(sys.stderr)
+        label = label[: max(0, room - len(mark))].rstrip() + mark
+    bar = usable - len(label) - BAR_CLUTTER - INFO_WITHOUT_ETA
+    return {"label": label, "width": max(1, bar), "show_eta": False}
+
+
+def _columns(stream: Any) -> int:
+    """The width of the terminal `stream` writes to (80 when it cannot tell)."""
+    import os
+
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+def _ellipsis(stream: Any) -> str:
+    """One-column "…" where the stream can write it, else "..."."""
+    try:
+        "\u2026".encode(getattr(stream, "encoding", None) or "ascii")
+        return "\u2026"
+    except (UnicodeEncodeError, LookupError):
+        return "..."
 
 
 def format_clock(seconds: float) -> str:

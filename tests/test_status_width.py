@@ -93,3 +93,21 @@ def test_the_time_left_and_the_length_agree_at_the_start() -> None:
     """At 0:00 the time left is the session's length as every command prints it."""
     timeline = Timeline("Odd", RATE, 308 * S + S * 6 // 10)  # 5:08.6
     assert status_text(timeline, 0) == "0:00 of 5:09, 5:09 left"
+
+
+@pytest.mark.parametrize("columns", [40, 50, 80, 200])
+@pytest.mark.parametrize("label", ["Rendering speech", f"Writing {'long-name-' * 8}.mp3"])
+def test_the_progress_bar_fits_the_terminal(columns: int, label: str) -> None:
+    """click's bar, laid out by cli_session.bar_layout, never reaches the last column (a
+    50-column terminal wrapped it, and each repaint then started a new line)."""
+    import click
+
+    from coach.cli_session import bar_layout
+
+    layout = bar_layout(label, columns)
+    bar = click.progressbar(length=100, **layout)
+    for pos in (0, 40, 99):
+        bar.pos, bar.eta_known, bar.avg = pos, True, [1.0]
+        assert len(bar.format_progress_line()) <= columns - 1
+    assert layout["width"] >= 10
+    assert layout["label"] == label or layout["label"].endswith(("\u2026", "..."))
