@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _show_options(function: F) -> F:
+    """`config show`'s options: the pacing options of show, play and export, play's
+    --lead-in, --engine and --cache-dir, read as those commands read them."""
+    from coach.cli_options import PACING_KEYS, cache_dir_option, engine_option, setting_option
+
+    options = [setting_option(key) for key in (*PACING_KEYS, "lead-in")]
+    options += [engine_option, cache_dir_option("Where rendered speech clips are kept.")]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 def config_help() -> str:
@@ -85,17 +103,55 @@ def config_unset(key: str) -> None:
 
 
 @config_group.command("show")
-def config_show() -> None:
-    """Print your profile's path and each KEY = VALUE in it."""
-    from coach import profile
+@click.argument("routine", required=False)
+@_show_options
+def config_show(routine: str | None, **given: Any) -> None:
+    """Print your profile and each setting's value and where it comes from.
+
+    Without ROUTINE: your profile's path and each KEY = VALUE in it (TOML, as before), then
+    every setting as a session takes it: from the profile or the default, as # comments.
+    With ROUTINE, or options: a table of key, value and from (command line, environment,
+    profile, routine or default), the routine's own settings and language included.
+
+    Example: coach config show wall-release --rate 120
+    """
+    from coach import effective, profile
 
     path = profile.profile_path()
     values = profile.load_profile(path)
+    ctx = click.get_current_context()
+    given = {key.replace("_", "-"): value for key, value in given.items()}
+    for key in ("engine", "cache-dir"):  # click reads COACH_ENGINE and COACH_CACHE_DIR in too
+        source = ctx.get_parameter_source(key.replace("-", "_"))
+        if source is not click.core.ParameterSource.COMMANDLINE:
+            given[key] = None
+    if routine is None and not any(v is not None for v in given.values()):
+        _profile_file(path, values)
+        rows = effective.table(values)
+        click.echo("\n# Each setting as show, play and export take it (coach config show ROUTINE")
+        click.echo("# adds the routine's own):")
+        click.echo("\n".join(f"# {line}" for line in effective.render(rows).splitlines()))
+        return
+    checked = None
+    if routine is not None:
+        from coach.session import load_checked
+
+        checked = load_checked(routine).routine
+    rows = effective.table(values, given, checked)
+    what = f"A session of {routine}" if routine is not None else "A session"
+    click.echo(f"{what}, with your profile {path}:")
+    click.echo(effective.render(rows))
+
+
+def _profile_file(path: Path, values: dict[str, Any]) -> None:
+    """The profile as `coach config show` has always printed it: a # line with its path,
+    then its KEY = VALUE lines (TOML: scripts read it)."""
+    from coach import profile
+
+    click.echo(f"# {path}")
     if not path.exists():
-        click.echo(f"# {path}")
         click.echo("# No profile yet. Create one with, e.g.: coach config set rate 130")
         return
-    click.echo(f"# {path}")
     click.echo(profile.dumps(values).rstrip("\n") if values else "# (no settings)")
 
 

@@ -47,7 +47,10 @@ def show(routine: str, fmt: str, as_json: bool, **pacing: Any) -> None:
 
         click.echo(cues_vtt(built.timeline) if fmt == "vtt" else chapters_vtt(built.timeline))
     else:
-        click.echo(routine_header(built.routine.header, built.timeline))
+        from coach.effective import profile_note
+
+        note = profile_note(pacing)  # the profile's keys this session takes, if any
+        click.echo(routine_header(built.routine.header, built.timeline, note))
         click.echo(timeline_table(built.timeline))
 
 

@@ -4,9 +4,10 @@ Measuring a routine (coach.session.measure) parses, checks, compiles and lays it
 takes longer than all the rest of `coach list`. Each result is kept in `MEMO_FILE` in the
 clip cache directory with what it depends on: the routine's files (itself, its includes,
 its sound files) by size, time and inode; the clip cache's index of lengths and the engine
-facts beside it; the engine chosen and, where it has one, its fingerprint; and coach's own
-code. A result is used again only while every one of those is as it was; anything unreadable
-is measured anew. Nothing is synthesized either way.
+facts beside it; the engine chosen and, where it has one, its fingerprint; the listener's
+pacing it was measured at (the profile's: `rate = 100` makes every routine longer); and
+coach's own code. A result is used again only while every one of those is as it was;
+anything unreadable is measured anew. Nothing is synthesized either way.
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from coach.atomic import clear_foreign, read_bounded, write_atomic
+
+if TYPE_CHECKING:
+    from coach.compiler import Overrides
 
 MEMO_FILE = "measured.json"
 MEMO_MAX_BYTES = 1024 * 1024
 _CODE = Path(__file__).resolve().parent
 
 
-def measure(ref: str, cache_dir: Path | None = None) -> tuple[str, float, bool]:
+def measure(
+    ref: str, cache_dir: Path | None = None, overrides: Overrides | None = None
+) -> tuple[str, float, bool]:
     """ROUTINE's title, length in seconds and whether the length is exact (not estimated),
-    as `coach.session.measure` gives them, remembered (see the module)."""
+    at `overrides` (the listener's pacing), as `coach.session.measure` gives them,
+    remembered (see the module)."""
     from coach import library
     from coach.cache import default_cache_dir
     from coach.engines import chosen_name
@@ -36,7 +43,7 @@ def measure(ref: str, cache_dir: Path | None = None) -> tuple[str, float, bool]:
     directory = cache_dir or default_cache_dir()
     path = str(library.resolve(ref).resolve())
     engine = chosen_name()
-    context = _context(directory, engine)
+    context = _context(directory, engine, overrides)
     memo = _read(directory)
     entry = memo.get(f"{engine}\n{path}")
     if isinstance(entry, dict) and entry.get("context") == context:
@@ -47,7 +54,7 @@ def measure(ref: str, cache_dir: Path | None = None) -> tuple[str, float, bool]:
             return str(title), float(seconds), bool(exact)
     from coach import session
 
-    measured = session.measure(ref, directory)
+    measured = session.measure(ref, directory, overrides)
     found = [measured.title, measured.seconds, measured.exact]
     memo[f"{engine}\n{path}"] = {
         "context": context,
@@ -58,9 +65,14 @@ def measure(ref: str, cache_dir: Path | None = None) -> tuple[str, float, bool]:
     return measured.title, measured.seconds, measured.exact
 
 
-def _context(directory: Path, engine: str) -> str:
-    """A stamp of what a length depends on besides the routine's own files."""
-    parts = [engine, _fingerprint(engine), _code()]
+def _context(directory: Path, engine: str, overrides: Overrides | None) -> str:
+    """A stamp of what a length depends on besides the routine's own files. The pacing is in
+    it whole (its repr names every field and value): a field that changes no length, such as
+    the volume, costs one measuring when it changes, and a field added later is never missed.
+    No pacing and a pacing that sets nothing are one: `Overrides()`."""
+    from coach.compiler import Overrides
+
+    parts = [engine, _fingerprint(engine), _code(), repr(overrides or Overrides())]
     for name in ("lengths.json", "engine-facts.json"):
         parts.append(_stamp(directory / name))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

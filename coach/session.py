@@ -336,8 +336,11 @@ class Measured:
     inputs: tuple[str, ...] = ()  # the files it was measured from: includes, sound files
 
 
-def measure(ref: str, cache_dir: Path | None = None) -> Measured:
-    """ROUTINE's title and length without synthesizing anything.
+def measure(
+    ref: str, cache_dir: Path | None = None, overrides: Overrides | None = None
+) -> Measured:
+    """ROUTINE's title and length at `overrides` (the listener's pacing: the profile's, for
+    `coach list`, so it tells the length `coach show` does) without synthesizing anything.
 
     Clip lengths come from the clip cache's index where it has them; other lines are
     estimated from their letters and rate. No engine is started when its facts are
@@ -351,7 +354,7 @@ def measure(ref: str, cache_dir: Path | None = None) -> Measured:
 
     directory = cache_dir or cache_module.default_cache_dir()
     routine = load_checked(ref).routine
-    plan = compile_routine(routine, Overrides())
+    plan = compile_routine(routine, overrides or Overrides())
     lines = plan.speech_lines()
     infos: dict[SpeechLine, ClipInfo] = {}
     try:

@@ -81,8 +81,10 @@ def _step(event: Event, names: list[str]) -> int:
     return _NO_STEP if event.step is None else event.step + 1
 
 
-def routine_header(header: Header, timeline: Timeline) -> str:
-    """Title, about, equipment, source and length, printed above the table."""
+def routine_header(header: Header, timeline: Timeline, profile: str = "") -> str:
+    """Title, about, equipment, source and length, printed above the table; `profile` names
+    the profile's settings that change the routine (coach.effective.profile_note), so a
+    length that differs from the routine's own is explained where it is read."""
     fields = [
         ("title", header.title),
         ("about", header.about),
@@ -93,6 +95,7 @@ def routine_header(header: Header, timeline: Timeline) -> str:
         # The length as every command prints it (list, export, play), not this table's
         # cut-off clock: a session of 5:08.6 is 5:09 everywhere.
         ("length", f"{format_length(timeline.duration)} ({_count(timeline)})"),
+        ("pacing", profile),
     ]
     width = max(len(label) for label, _ in fields) + 1
     lines = []
