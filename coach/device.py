@@ -120,7 +120,7 @@ class SounddeviceStream:
         self._chatter.close()
 
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
-        samples = np.frombuffer(outdata, dtype=np.int16)
+        samples: NDArray[Any] = np.frombuffer(outdata, dtype=np.int16)
         if self.channels > 1:  # PortAudio's buffer is interleaved: a row per frame
             samples = samples.reshape(-1, self.channels)
         fill = self._fill
