@@ -15,6 +15,7 @@ from coach.cli_config import config_group
 from coach.cli_options import (
     FiniteFloatRange,
     cache_dir_option,
+    complete_routine,
     engine_option,
     pacing_options,
     sample_pacing_options,
@@ -66,11 +67,18 @@ def main() -> None:
     """coach: voice-guided audio sessions for self-massage and mobility routines.
 
     ROUTINE is the name of a built-in routine (see `coach list`) or a path to a
-    .routine file. Start with:  coach play wall-release
+    .routine file. Run `coach COMMAND --help` for a command's options; the README shows
+    how to turn on shell completion.
+
+    Example: coach play wall-release
     """
 
 
-@main.command("list")
+@main.command(
+    "list",
+    short_help="List the routines with their title and length.",
+    epilog="Example: coach list",
+)
 @cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
 def list_routines(cache_dir: Path | None) -> None:
     """List the built-in routines with their title and length.
@@ -94,8 +102,8 @@ main.add_command(export)
 main.add_command(picture)
 
 
-@main.command()
-@click.argument("routine")
+@main.command(short_help="Play ROUTINE live through the speakers.")
+@click.argument("routine", shell_complete=complete_routine)
 @click.option(
     "--from",
     "from_step",
@@ -107,8 +115,8 @@ main.add_command(picture)
     "--lead-in",
     type=FiniteFloatRange(0, 60, min_open=True),
     metavar="SECONDS",
-    help="First a spoken countdown to get into position, SECONDS in all "
-    "(with --from, the step follows it).",
+    help="First a spoken countdown to get into position, SECONDS in all, more than 0 "
+    "and up to 60 (with --from, the step follows it).",
 )
 @click.option(
     "--listen/--no-listen",
@@ -134,10 +142,11 @@ def play(
 ) -> None:
     """Play ROUTINE live through the speakers.
 
-    In a terminal, single keys control it: space pauses and resumes, n skips to the next
-    step, b goes back to the start of the step (twice quickly: the step before), a says the
-    last line again, w says where you are, q quits and ? lists the keys. Headphone and media
-    buttons work too, and with --listen so does your voice. Ctrl-C stops.
+    In a terminal, single keys control it: space pauses and resumes, n or the right arrow
+    skips to the next step, b or the left arrow goes back to the start of the step (twice
+    quickly: the step before), a says the last line again, w says where you are, q quits
+    and ? lists the keys. Headphone and media buttons work too, and with --listen so does
+    your voice. Ctrl-C stops.
 
     Example: coach play wall-release --listen
     """
@@ -181,11 +190,14 @@ def play(
     click.echo("Stopped." if was_quit else "Done.", err=True)
 
 
-@main.command()
+@main.command(short_help="Write NAME.routine: a starter routine to edit.")
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def new(name: str, force: bool) -> None:
-    """Write NAME.routine: a commented starter routine to edit."""
+    """Write NAME.routine: a commented starter routine to edit.
+
+    Example: coach new morning-stretch
+    """
     from coach.starter import write_starter
 
     path = write_starter(name, force)
@@ -193,13 +205,18 @@ def new(name: str, force: bool) -> None:
 
 
 SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with a long Ssss.")
+DEFAULT_VOICE = "\0default"  # --sample without an ID; no voice id holds a NUL
 
 
-@main.command()
+@main.command(short_help="List the voices, or hear one with --sample.")
 @click.option(
     "--sample",
-    metavar="ID",
-    help="Speak a short sample in voice ID at your pacing (these options, else your profile).",
+    metavar="[ID]",
+    is_flag=False,
+    flag_value=DEFAULT_VOICE,  # --sample alone: the voice a session would use
+    help="Speak a short sample in voice ID at your pacing (these options, else your "
+    "profile); without ID, in the voice a session would use (your profile's, else the "
+    "engine's).",
 )
 @click.option(
     "-o",
@@ -219,14 +236,20 @@ def voices(
     **pacing: Any,
 ) -> None:
     """List the voices of every installed speech engine (engine, id, name), or with --engine
-    one engine's (id, name); or hear one with --sample."""
+    one engine's (id, name); or hear one with --sample.
+
+    Example: coach voices --sample gmw/en-us --rate 130
+    """
     if sample is None:
         given = [f"--{k}" for k, v in pacing.items() if v is not None] + ["-o"] * bool(output)
         if given:
-            raise click.UsageError(f"{', '.join(given)} go with --sample ID")
+            named = ", ".join(given[:-1]) + " and " + given[-1] if len(given) > 1 else given[0]
+            raise click.UsageError(f"{named} can only be used with --sample (a voice sample)")
         list_voices(engine)
         return
-    command_line = pacing_overrides(voice=sample, **pacing)
+    voice = None if sample == DEFAULT_VOICE else sample
+    sample = "the default voice" if voice is None else sample  # for the messages
+    command_line = pacing_overrides(voice=voice, **pacing)
     if output is not None:
         write_sample(sample, command_line, cache_dir, output, engine)
         return

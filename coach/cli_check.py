@@ -6,45 +6,65 @@ to know which voices there are, and a failure to start it is one warning, not an
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from coach import nodes
-from coach.diagnostics import CoachError, Diagnostic, render_diagnostics
+from coach.cli_options import complete_routine
+from coach.diagnostics import MAX_MESSAGE, MAX_PER_FILE, CoachError, Diagnostic, render_diagnostics
 
 ROUTINE_SUFFIX = ".routine"
 
 
-@click.command()
-@click.argument("paths", metavar="FILE|DIR...", nargs=-1, required=True, type=click.Path())
-def check(paths: tuple[str, ...]) -> None:
+@click.command(short_help="Check routine files and report every problem.")
+@click.argument(
+    "paths",
+    metavar="FILE|DIR...",
+    nargs=-1,
+    required=True,
+    type=click.Path(),
+    shell_complete=complete_routine,
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the problems as JSON on standard output, for editors (see the README's "
+    "'coach check --json'); the exit status is the same.",
+)
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Check routine files and report every problem, with its line and column.
 
     A directory stands for every .routine file in it and in its subdirectories (hidden ones
     skipped). A file that is missing or cannot be read is reported and counted as an error,
     and the others are still checked.
+
+    Example: coach check my.routine my-routines/
     """
     voices = _Voices()
-    errors = warnings = checked = 0
+    found: list[Diagnostic | _Problem] = []
+    checked = 0
     for path in _routine_files(paths):
         if isinstance(path, _Problem):
-            click.echo(f"{path.path}: error: {path.message}", err=True)
-            errors += 1
+            found.append(path)
             continue
         checked += 1
         try:
-            diagnostics = _check_one(path, voices)
+            found += _check_one(path, voices)
         except CoachError as error:  # missing, unreadable, a directory, ...
-            click.echo(f"{path}: error: {_reason(error, path)}", err=True)
-            errors += 1
-            continue
-        if diagnostics:  # at most MAX_PER_FILE of a file's, then how many more it has
-            click.echo(render_diagnostics(diagnostics), err=True)
-        errors += sum(d.is_error for d in diagnostics)
-        warnings += sum(not d.is_error for d in diagnostics)
+            found.append(_Problem(str(path), _reason(error, path)))
+    errors = sum(isinstance(d, _Problem) or d.is_error for d in found)
+    warnings = len(found) - errors
+    if as_json:
+        click.echo(diagnostics_json(found, checked))
+        ctx.exit(1 if errors else 0)  # the JSON says it all: no summary on stderr
+    _render(found)
     files = f"{checked} file{'s' if checked != 1 else ''} checked"
     if errors:
         raise click.ClickException(f"{errors:,} error{'s' if errors != 1 else ''}; {files}")
@@ -52,8 +72,90 @@ def check(paths: tuple[str, ...]) -> None:
     click.echo(f"ok: {files}{extra}", err=True)
 
 
+def _render(found: Sequence[Diagnostic | _Problem]) -> None:
+    """The problems on stderr as coach prints them: a file's diagnostics together (at most
+    MAX_PER_FILE, then how many more), a problem with a whole file on one line."""
+    run: list[Diagnostic] = []
+    for item in [*found, None]:
+        if isinstance(item, Diagnostic):
+            run.append(item)
+            continue
+        if run:
+            click.echo(render_diagnostics(run), err=True)
+            run = []
+        if isinstance(item, _Problem):
+            click.echo(f"{item.path}: error: {item.message}", err=True)
+
+
+JSON_VERSION = 1  # raised when a key changes meaning or goes; new keys may come without it
+
+
+def diagnostics_json(found: Sequence[Diagnostic | _Problem], checked: int) -> str:
+    """`coach check --json`: one JSON object, its shape documented in the README.
+
+    {"version": 1, "checked": files read, "errors": N, "warnings": N, "omitted": N,
+     "diagnostics": [{"file", "line", "column", "end_column", "severity", "message",
+     "hint"}, ...]}
+
+    Lines and columns count from 1, columns in characters; `end_column` (exclusive) and
+    `hint` are null when not known, and `line` and `column` are null for a problem with a
+    whole file (missing, unreadable, a folder without routines). As on the terminal, at
+    most MAX_PER_FILE diagnostics of a file are listed; `omitted` counts the rest, which
+    `errors` and `warnings` include.
+    """
+    listed: list[dict[str, Any]] = []
+    per_file: dict[str, int] = {}
+    omitted = 0
+    for item in found:
+        record = _record(item)
+        per_file[record["file"]] = per_file.get(record["file"], 0) + 1
+        if per_file[record["file"]] > MAX_PER_FILE:
+            omitted += 1
+            continue
+        listed.append(record)
+    errors = sum(isinstance(d, _Problem) or d.is_error for d in found)
+    summary = {
+        "version": JSON_VERSION,
+        "checked": checked,
+        "errors": errors,
+        "warnings": len(found) - errors,
+        "omitted": omitted,
+        "diagnostics": listed,
+    }
+    return json.dumps(summary, ensure_ascii=False, indent=2)
+
+
+def _record(item: Diagnostic | _Problem) -> dict[str, Any]:
+    if isinstance(item, _Problem):
+        return {
+            "file": item.path,
+            "line": None,
+            "column": None,
+            "end_column": None,
+            "severity": "error",
+            "message": _bounded(item.message),
+            "hint": None,
+        }
+    where = item.position
+    return {
+        "file": where.file,
+        "line": where.line,
+        "column": where.column,
+        "end_column": None,  # diagnostics carry no span yet; editors mark from the column
+        "severity": item.severity,
+        "message": _bounded(item.message),
+        "hint": _bounded(item.hint) if item.hint else None,
+    }
+
+
+def _bounded(text: str) -> str:
+    """At most MAX_MESSAGE characters, as on the terminal: a message can quote a hostile
+    file's text."""
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
 class _Problem:
-    """A command-line path that yields no routine to check."""
+    """A command-line path that yields no routine to check, or a file that cannot be read."""
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

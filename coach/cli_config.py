@@ -37,11 +37,16 @@ def config_help() -> str:
         "A TOML file at $COACH_CONFIG, else in your user config directory (see\n"
         "`coach config path`). An option on the command line beats the profile, and the\n"
         "profile beats the routine's own settings.\n\n"
-        "\b\nKeys (each takes the values its --option takes):\n" + keys
+        "\b\nKeys (each takes the values its --option takes):\n" + keys + "\n\n"
+        "Example: coach config set rate 130"
     )
 
 
-@click.group("config", help=config_help())
+@click.group(
+    "config",
+    help=config_help(),
+    short_help="Your profile: your own pacing for show, play and export.",
+)
 def config_group() -> None:
     pass
 
@@ -56,14 +61,20 @@ def _known_key(key: str) -> None:
             raise click.BadParameter(str(error), param_hint="KEY") from None
 
 
-@config_group.command("set", context_settings={"ignore_unknown_options": True})
+@config_group.command(
+    "set",
+    short_help="Set KEY to VALUE in your profile.",
+    context_settings={"ignore_unknown_options": True},
+)
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str) -> None:
-    """Set KEY to VALUE in your profile, e.g.: coach config set rate 130
+    """Set KEY to VALUE in your profile.
 
     KEY is a pacing option's name without the dashes (see `coach config --help`); VALUE is
     read and checked like that option's value.
+
+    Example: coach config set rate 130
     """
     from coach import profile
 
@@ -87,10 +98,13 @@ def config_set(key: str, value: str) -> None:
         click.echo(f"Removed {other}: tempo, slower and faster are one setting.", err=True)
 
 
-@config_group.command("unset")
+@config_group.command("unset", short_help="Remove KEY from your profile.")
 @click.argument("key")
 def config_unset(key: str) -> None:
-    """Remove KEY from your profile, so the routine's setting or the default applies."""
+    """Remove KEY from your profile, so the routine's setting or the default applies.
+
+    Example: coach config unset rate
+    """
     from coach import profile
 
     path = profile.profile_path()
@@ -102,7 +116,7 @@ def config_unset(key: str) -> None:
         click.echo(f"{key} was not set in {path}", err=True)
 
 
-@config_group.command("show")
+@config_group.command("show", short_help="Print your profile and where each setting comes from.")
 @click.argument("routine", required=False)
 @_show_options
 def config_show(routine: str | None, **given: Any) -> None:
@@ -155,9 +169,12 @@ def _profile_file(path: Path, values: dict[str, Any]) -> None:
     click.echo(profile.dumps(values).rstrip("\n") if values else "# (no settings)")
 
 
-@config_group.command("path")
+@config_group.command("path", short_help="Print where your profile is.")
 def config_path() -> None:
-    """Print where your profile is (it may not exist yet)."""
+    """Print where your profile is (it may not exist yet).
+
+    Example: coach config path
+    """
     from coach.profile import profile_path
 
     click.echo(str(profile_path()))

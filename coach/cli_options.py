@@ -7,21 +7,47 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class FiniteFloatRange(click.FloatRange):
-    """click.FloatRange, which lets "nan" through (it compares as in range); this refuses it."""
+    """click.FloatRange, which lets "nan" through (it compares as in range); this refuses it.
+
+    Its range is said as every other option's is, in words ("1 to 240" in the help text,
+    "from 1 to 240" in an error), never click's "[1<=x<=240]": `_describe_range` is empty,
+    so click adds nothing to the help, and the option's help says the range itself.
+    """
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if isinstance(number, float) and math.isnan(number):
-            self.fail(f"{value!r} is not a number.", param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
+        if math.isnan(number) or not self._within(number):
+            self.fail(f"expected a number {self.in_words()}, not {value!r}", param, ctx)
         return number
+
+    def _within(self, number: float) -> bool:
+        low = self.min is None or (number > self.min if self.min_open else number >= self.min)
+        high = self.max is None or (number < self.max if self.max_open else number <= self.max)
+        return low and high
+
+    def in_words(self) -> str:
+        """The range as the pacing options' errors say theirs: "from 1 to 240"."""
+        low = f"more than {self.min:g}" if self.min_open else f"from {self.min:g}"
+        high = f"under {self.max:g}" if self.max_open else f"to {self.max:g}"
+        if self.min is None:
+            return f"up {high}"
+        if self.max is None:
+            return low if self.min_open else f"of {self.min:g} or more"
+        return f"{low} {high}" if not self.min_open else f"{low} and up {high}"
+
+    def _describe_range(self) -> str:
+        return ""
 
 
 class CacheDirType(click.Path):
@@ -115,7 +141,8 @@ def pacing_options(function: F) -> F:
             "--minutes",
             type=FiniteFloatRange(1, 240),
             metavar="N",
-            help="Fit the session to about N minutes (holds, pauses, rests and reps scale).",
+            help="Fit the session to about N minutes, 1 to 240 (holds, pauses, rests and "
+            "reps scale).",
         ),
         cache_dir_option(
             "Where rendered speech clips are kept [env: COACH_CACHE_DIR; default: "
@@ -135,3 +162,46 @@ def sample_pacing_options(function: F) -> F:
     for key in reversed(SAMPLE_KEYS):
         function = setting_option(key)(function)
     return function
+
+
+def complete_routine(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of a ROUTINE (or check's FILE|DIR): the routine names that begin
+    with what is typed, the .routine files in the folder typed so far, and the folders
+    (the shell lists those itself, from the "dir" item; bash only when nothing else
+    matches)."""
+    from click.shell_completion import CompletionItem
+
+    from coach import library
+
+    # The folders first: click's bash script clears what came before a "dir" item.
+    items = [CompletionItem(incomplete, type="dir")]
+    names = library.builtin_names()
+    # The names of your routine folder's routines belong here too, beside the built-ins.
+    items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
+    items += [CompletionItem(path) for path in _routine_files(incomplete)]
+    return items
+
+
+def _routine_files(incomplete: str) -> list[str]:
+    """The .routine files whose path begins with `incomplete`, written as it is typed
+    (`~/r` gives `~/r/back.routine`); hidden ones only when a dot is typed."""
+    folder, start = os.path.split(incomplete)
+    try:
+        entries = list(os.scandir(os.path.expanduser(folder) or "."))
+    except OSError:  # no such folder, or not allowed to list it: nothing to offer
+        return []
+    found = []
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(start) or not name.endswith(".routine"):
+            continue
+        if name.startswith(".") and not start.startswith("."):
+            continue
+        try:
+            if entry.is_file():
+                found.append(os.path.join(folder, name))
+        except OSError:
+            continue
+    return sorted(found)

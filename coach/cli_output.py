@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
-from coach.cli_options import pacing_options
+from coach.cli_options import complete_routine, pacing_options
 from coach.cli_session import build_session, format_clock, progress_bar
 
 SHOW_FORMATS = ("table", "json", "vtt", "chapters")
 
 
-@click.command()
-@click.argument("routine")
+@click.command(short_help="Show the timeline of ROUTINE: each cue and its time.")
+@click.argument("routine", shell_complete=complete_routine)
 @click.option(
     "--format",
     "fmt",
@@ -33,7 +33,7 @@ SHOW_FORMATS = ("table", "json", "vtt", "chapters")
 def show(routine: str, fmt: str, as_json: bool, **pacing: Any) -> None:
     """Show the timeline of ROUTINE: when each cue sounds, in which step.
 
-    E.g.: coach show wall-release --format vtt > wall-release.vtt
+    Example: coach show wall-release --format vtt > wall-release.vtt
     """
     from coach.table import routine_header, timeline_table
 
@@ -54,8 +54,8 @@ def show(routine: str, fmt: str, as_json: bool, **pacing: Any) -> None:
         click.echo(timeline_table(built.timeline))
 
 
-@click.command()
-@click.argument("routine")
+@click.command(short_help="Export ROUTINE as an audio file, a chapter per step.")
+@click.argument("routine", shell_complete=complete_routine)
 @click.option(
     "-o",
     "--output",
@@ -80,8 +80,10 @@ def show(routine: str, fmt: str, as_json: bool, **pacing: Any) -> None:
 def export(routine: str, output: Path, fmt: str | None, cues: bool, **pacing: Any) -> None:
     """Export ROUTINE as an audio file, with a chapter per step.
 
-    E.g.: coach export wall-release -o wall-release.mp3 --cues. With -o -, the audio goes to
-    standard output: coach export ROUTINE -o - | mpv -
+    With -o -, the audio goes to standard output, for a pipe: coach export ROUTINE -o - |
+    mpv -
+
+    Example: coach export wall-release -o wall-release.mp3 --cues
     """
     from coach.export import check_target, cue_sheet_paths, write_cue_sheets
     from coach.export import export as export_timeline
@@ -147,8 +149,8 @@ def audio_stdout() -> Iterator[int]:
         os.close(saved)
 
 
-@click.command()
-@click.argument("routine")
+@click.command(short_help="Draw the session of ROUTINE (SVG or PNG).")
+@click.argument("routine", shell_complete=complete_routine)
 @click.option(
     "-o",
     "--output",
@@ -162,7 +164,7 @@ def picture(routine: str, output: Path, **pacing: Any) -> None:
 
     Steps, reps, breaths, holds and spoken lines on a time axis in minutes, at your pacing.
 
-    E.g.: coach picture wall-release -o wall-release.svg
+    Example: coach picture wall-release -o wall-release.svg
     """
     from coach.picture import picture_svg
     from coach.picture_file import check_picture_target, write_picture
