@@ -32,7 +32,11 @@ KEYS = {
 
 
 def decode(data: bytes) -> list[str]:
-    """The commands in a burst of bytes read from the terminal; unknown keys are dropped."""
+    """The commands in a burst of bytes read from the terminal; unknown keys are dropped.
+
+    The arrow keys arrive as escape sequences (ESC [ C, or ESC [ 1 ; 5 C with Ctrl):
+    right is `next` and left is `back`, as coach.commands.ARROWS says and the help lists.
+    """
     text = data.decode("latin-1")
     found: list[str] = []
     i = 0

@@ -17,7 +17,8 @@ from coach.words import words_for
 REFRESH_SECONDS = 0.25
 CLEAR_TO_END = "\x1b[K"
 
-KEYS_HINT = "Keys: space pause, n next step, b back, q quit, ? help."
+# Words, not arrow characters: the announcement is printed to terminals of any encoding.
+KEYS_HINT = "Keys: space pause, n or right arrow next step, b or left arrow back, q quit, ? help."
 
 
 def _help() -> str:
@@ -242,7 +243,7 @@ class StatusLine:
     def print_above(self, text: str) -> None:
         """Print `text` on its own lines, then repaint the status line below it."""
         with self._lock:
-            self._write("\r" + CLEAR_TO_END + text.rstrip("\n") + "\n")
+            self._write("\r" + CLEAR_TO_END + self._encodable(text.rstrip("\n")) + "\n")
             self._shown = False
             if not self._closed:
                 self._paint()
