@@ -298,7 +298,8 @@ def write_sample(
         check_target(output)  # before any speech is rendered
         built = voice_sample(sample, command_line, cache_dir, engine)
         written = str(export(built.timeline, built.bank, output))
-    click.echo(f"Wrote {written} ({built.timeline.duration:.1f}s sample of {sample})", err=True)
+    length = format_clock(built.timeline.duration)  # as every length: m:ss
+    click.echo(f"Wrote {written} (a {length} sample of {sample})", err=True)
 
 
 def open_device(routine: str) -> OutputStream:
