@@ -12,6 +12,7 @@ import click
 from coach import __version__
 from coach.cli_check import check
 from coach.cli_config import config_group
+from coach.cli_library import help_command, new, source
 from coach.cli_options import (
     FiniteFloatRange,
     cache_dir_option,
@@ -66,9 +67,10 @@ def _stream_closed(error: CoachError) -> bool:
 def main() -> None:
     """coach: voice-guided audio sessions for self-massage and mobility routines.
 
-    ROUTINE is the name of a built-in routine (see `coach list`) or a path to a
-    .routine file. Run `coach COMMAND --help` for a command's options; the README shows
-    how to turn on shell completion.
+    ROUTINE is a path to a .routine file, or a routine's name: NAME.routine in the
+    current folder, then in your routine folder, then a built-in (see `coach list`).
+    Run `coach COMMAND --help` for a command's options; the README shows how to turn on
+    shell completion.
 
     Example: coach play wall-release
     """
@@ -81,21 +83,28 @@ def main() -> None:
 )
 @cache_dir_option("Where rendered speech clips are kept [env: COACH_CACHE_DIR].")
 def list_routines(cache_dir: Path | None) -> None:
-    """List the built-in routines with their title and length.
+    """List the built-in routines and yours, with their title and length.
+
+    Yours are the .routine files in your routine folder (named below the list; the
+    COACH_ROUTINES environment variable chooses another), marked "(yours)".
 
     Lengths come from the speech clips already made, without making any; a length marked
     "~" is estimated, because some of its lines have not been spoken yet (play or export the
     routine once to measure it).
     """
-    from coach import library, measured
+    from coach import library
+    from coach.cli_library import listed_row
 
-    for name in library.builtin_names():
-        title, seconds, exact = measured.measure(name, cache_dir)
-        length = ("" if exact else "~") + format_clock(seconds)
-        click.echo(f"{name:<22} {length:>6}  {title}")
+    for entry in library.listing():
+        click.echo(listed_row(entry, cache_dir, None))
+    folder = library.user_dir()  # on standard error: the list itself stays one row a routine
+    click.echo(f"Your routines go in {folder} (coach new NAME --mine starts one).", err=True)
 
 
 main.add_command(check)
+main.add_command(new)
+main.add_command(source)
+main.add_command(help_command)
 main.add_command(config_group)
 main.add_command(show)
 main.add_command(export)
@@ -188,20 +197,6 @@ def play(
     finally:
         output.close()
     click.echo("Stopped." if was_quit else "Done.", err=True)
-
-
-@main.command(short_help="Write NAME.routine: a starter routine to edit.")
-@click.argument("name")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def new(name: str, force: bool) -> None:
-    """Write NAME.routine: a commented starter routine to edit.
-
-    Example: coach new morning-stretch
-    """
-    from coach.starter import write_starter
-
-    path = write_starter(name, force)
-    click.echo(f"Wrote {path}. Next: coach check {path}, then coach play {path}", err=True)
 
 
 SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with a long Ssss.")

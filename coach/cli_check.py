@@ -168,7 +168,20 @@ def _routine_files(paths: Sequence[str]) -> Iterator[Path | _Problem]:
         if os.path.isdir(given):
             yield from _directory_routines(given)
         else:
-            yield Path(given)  # loading it says what is wrong, if anything
+            yield _named(given)
+
+
+def _named(given: str) -> Path | _Problem:
+    """A file, or the routine a name stands for, found as show and play find it; a name
+    found nowhere says where it was looked for."""
+    from coach.library import resolve
+
+    try:
+        return resolve(given)
+    except CoachError as error:
+        if given.endswith(ROUTINE_SUFFIX) or os.sep in given or os.path.lexists(given):
+            return Path(given)  # loading it says what is wrong, if anything
+        return _Problem(given, str(error))
 
 
 def _directory_routines(directory: str) -> list[Path | _Problem]:

@@ -177,8 +177,8 @@ def complete_routine(
 
     # The folders first: click's bash script clears what came before a "dir" item.
     items = [CompletionItem(incomplete, type="dir")]
-    names = library.builtin_names()
-    # The names of your routine folder's routines belong here too, beside the built-ins.
+    # The names `coach play NAME` finds without a path: the built-ins and your folder's.
+    names = library.builtin_names() + [path.stem for path in library.user_routines()]
     items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
     items += [CompletionItem(path) for path in _routine_files(incomplete)]
     return items

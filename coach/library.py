@@ -1,9 +1,12 @@
-"""The built-in routines shipped inside the package, and resolving ROUTINE arguments."""
+"""Routines by name: the built-ins in the package, your own routine folder and the current one."""
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import stat
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -11,10 +14,29 @@ from coach.diagnostics import RoutineNotFound
 from coach.filekinds import file_kind
 
 ROUTINE_SUFFIX = ".routine"
+ROUTINES_ENV = "COACH_ROUTINES"
+# `include: coach:NAME` names the package's shared include file _NAME.routine (the safety
+# openings), so a routine in any folder can include them without a path.
+SHARED_PREFIX = "coach:"
+_SHARED_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+MAX_SOURCE_BYTES = 1024 * 1024  # a built-in is a few kilobytes; anything more is not one
 
 
 def routines_dir() -> Path:
+    """The folder of the built-in routines, inside the package."""
     return Path(str(resources.files("coach") / "routines"))
+
+
+def user_dir() -> Path:
+    """Your routine folder: `COACH_ROUTINES` if set (and not blank), else `routines` in the
+    platform's user data directory (~/.local/share/coach/routines on Linux). It may not
+    exist yet."""
+    given = os.environ.get(ROUTINES_ENV, "").strip()
+    if given:
+        return Path(given).expanduser()
+    import platformdirs  # only when asked: `coach check` and sessions by path never need it
+
+    return Path(platformdirs.user_data_dir("coach", appauthor=False)) / "routines"
 
 
 def builtin_names() -> list[str]:
@@ -24,26 +46,136 @@ def builtin_names() -> list[str]:
     )
 
 
-def resolve(ref: str) -> Path:
-    """A ROUTINE argument: a path to a routine file, or the name of a built-in routine.
+def shared_names() -> list[str]:
+    """The names `include: coach:NAME` takes: the built-in include-only files, `_` dropped."""
+    return sorted(p.stem[1:] for p in routines_dir().glob(f"_*{ROUTINE_SUFFIX}"))
 
-    Only looks at what the path is (never opens it): a FIFO or a device is named as such.
+
+def shared_include(name: str) -> Path | None:
+    """The package file that `include: coach:NAME` means, or None if NAME is not one of
+    `shared_names()` (only those: the name is never joined to a path unchecked)."""
+    if _SHARED_NAME.fullmatch(name) and name in shared_names():
+        return routines_dir() / f"_{name}{ROUTINE_SUFFIX}"
+    return None
+
+
+def user_routines() -> list[Path]:
+    """The routines in your folder (regular files NAME.routine, not hidden, not `_` include
+    files), sorted by name; none if the folder is missing or cannot be listed."""
+    return _routines_in(user_dir())
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A routine as `coach list` shows it: its name, its file, and whether it is yours."""
+
+    name: str
+    path: Path
+    yours: bool
+
+
+def listing() -> list[Listed]:
+    """The built-in routines, then yours: what `coach list` shows."""
+    builtins = [Listed(n, routines_dir() / f"{n}{ROUTINE_SUFFIX}", False) for n in builtin_names()]
+    return builtins + [Listed(p.stem, p, True) for p in user_routines()]
+
+
+def resolve(ref: str) -> Path:
+    """A ROUTINE argument: a path to a routine file, or a routine's name.
+
+    A name is looked for as NAME.routine in the current folder, then in your folder, then
+    among the built-ins; the first that exists wins. Only looks at what a path is (never
+    opens it): a FIFO or a device is refused, named as such, wherever it is found.
     """
     path = Path(ref)
     mode = _mode(path) if ref else None
-    if path.suffix == ROUTINE_SUFFIX or mode is not None or "/" in ref:
+    if path.suffix == ROUTINE_SUFFIX or mode is not None or "/" in ref or os.sep in ref:
         if mode is None:
             raise RoutineNotFound(f"{ref}: no such routine file")
-        if not stat.S_ISREG(mode):
-            raise RoutineNotFound(f"{ref}: is {file_kind(mode)}, not a routine file")
+        _refuse_unless_file(ref, mode)
         return path
-    builtin = routines_dir() / f"{ref}{ROUTINE_SUFFIX}"
-    if ref and builtin.is_file():
-        return builtin
-    names = ", ".join(builtin_names())
-    raise RoutineNotFound(
-        f"'{ref}' is neither a routine file nor a built-in routine (built-in: {names})"
+    if ref and "\0" not in ref:
+        for folder in (Path(), user_dir(), routines_dir()):
+            candidate = folder / f"{ref}{ROUTINE_SUFFIX}"  # Path() keeps it relative, as typed
+            found = _mode(candidate)
+            if found is not None:
+                _refuse_unless_file(str(candidate), found)
+                return candidate
+    raise RoutineNotFound(_not_found(ref))
+
+
+def builtin_source(name: str) -> bytes:
+    """The text of the built-in routine NAME exactly as shipped (`coach source NAME`);
+    `coach:NAME` gives a shared include file's."""
+    if name.startswith(SHARED_PREFIX):
+        path = shared_include(name.removeprefix(SHARED_PREFIX))
+    else:
+        known = name in builtin_names()
+        path = routines_dir() / f"{name}{ROUTINE_SUFFIX}" if known else None
+    if path is None:
+        names = builtin_names() + [SHARED_PREFIX + n for n in shared_names()]
+        close = _close(name, names)
+        also = f"did you mean {close}? " if close else ""
+        raise RoutineNotFound(
+            f"'{_excerpt(name)}' is not a built-in routine; {also}built-in: {', '.join(names)}"
+        )
+    mode = _mode(path)
+    if mode is None:
+        raise RoutineNotFound(f"{path}: no such routine file")
+    _refuse_unless_file(str(path), mode)  # the package's own file, but checked all the same
+    with open(path, "rb") as file:
+        return file.read(MAX_SOURCE_BYTES)
+
+
+def _not_found(ref: str) -> str:
+    """Where a name was looked for, with the names most like it."""
+    if not ref:
+        return "the routine needs a name or a path, like: coach show wall-release"
+    shown = _excerpt(ref)
+    names = [*_stems(Path()), *[p.stem for p in user_routines()], *builtin_names()]
+    close = _close(ref, list(dict.fromkeys(names)))
+    also = f" Did you mean {close}?" if close else ""
+    return (
+        f"no routine named '{shown}'.{also} Looked for {shown}{ROUTINE_SUFFIX} in the current "
+        f"folder ({Path.cwd()}), in your routine folder ({user_dir()}) and "
+        f"among the built-in routines ({', '.join(builtin_names())})"
     )
+
+
+def _close(ref: str, names: list[str]) -> str:
+    """The names most like `ref`, quoted and joined with "or" (any case); empty if none."""
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(ref.lower(), list(lowered), n=2, cutoff=0.7)
+    return " or ".join(f"'{lowered[match]}'" for match in close)
+
+
+def _routines_in(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except (OSError, ValueError):
+        return []
+    found = []
+    for entry in entries:
+        if entry.name.startswith((".", "_")) or not entry.name.endswith(ROUTINE_SUFFIX):
+            continue
+        mode = _mode(Path(entry.path))
+        if mode is not None and stat.S_ISREG(mode):  # links followed; FIFOs never listed
+            found.append(Path(entry.path))
+    return found
+
+
+def _stems(folder: Path) -> list[str]:
+    return [p.stem for p in _routines_in(folder)]
+
+
+def _refuse_unless_file(shown: str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise RoutineNotFound(f"{shown}: is {file_kind(mode)}, not a routine file")
+
+
+def _excerpt(text: str, limit: int = 200) -> str:
+    """A name as messages quote it: a hostile argument can be very long."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _mode(path: Path) -> int | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
-from coach import nodes
+from coach import library, nodes
 from coach.bounds import MAX_BLOCK_DEPTH, MAX_FILE_BYTES, MAX_INCLUDE_DEPTH
 from coach.checker import check
 from coach.diagnostics import Diagnostic, Position, RoutineNotFound, sort_key
@@ -197,12 +197,16 @@ class _Expander:
 
     def include(self, node: nodes.Include, source: _Source, chain: Chain, depth: int) -> None:
         where = _at(node, "path")
-        display = source.join(node.path)
-        target = self.resolve(where, "include", node.path, source)
+        if node.path.startswith(library.SHARED_PREFIX):
+            display = node.path  # diagnostics in the shared file name it as it was written
+            target = self.shared(where, node.path)
+        else:
+            display = source.join(node.path)
+            target = self.resolve(where, "include", node.path, source)
         if target is None or not self.may_include(where, target, display, chain):
             return
         self.routine.inputs.append(str(target))
-        text = self.read_included(where, node.path, target, display)
+        text = self.read_included(where, node.path, target, display, chain)
         if text is None:
             return
         included, diagnostics = parse(text, display)
@@ -224,6 +228,17 @@ class _Expander:
         inside = _Source(display, target.parent)
         self.expand(node.body, inside, (*chain, (target, display)), depth)
 
+    def shared(self, where: Position, raw: str) -> Path | None:
+        """The package's shared include file that `coach:NAME` names; any other name is
+        refused, so the namespace never reaches another file of the package or beyond."""
+        target = library.shared_include(raw.removeprefix(library.SHARED_PREFIX))
+        if target is None:
+            known = ", ".join(library.SHARED_PREFIX + name for name in library.shared_names())
+            message = f"'{_excerpt(raw)}' is not one of coach's shared include files"
+            self.report(where, message, f"coach's shared include files are {known}")
+            return None
+        return target.resolve()
+
     def may_include(self, where: Position, target: Path, display: str, chain: Chain) -> bool:
         """Depth, cycle and count limits for one more include."""
         resolved = [path for path, _ in chain]
@@ -244,14 +259,17 @@ class _Expander:
             return False
         return True
 
-    def read_included(self, where: Position, raw: str, target: Path, display: str) -> str | None:
+    def read_included(
+        self, where: Position, raw: str, target: Path, display: str, chain: Chain
+    ) -> str | None:
         """The text of an included file, or None after reporting why it cannot be had."""
         if self.read > MAX_TOTAL_BYTES:
             return None  # already reported: nothing more is read
         shown = _excerpt(raw)
         kind = _kind(target)
         if kind == "missing":
-            self.report(where, f"included file not found: '{shown}'", _similar_file(raw, target))
+            hint = _shared_hint(raw) or _similar_file(raw, target, [p for p, _ in chain])
+            self.report(where, f"included file not found: '{shown}'", hint)
             return None
         if kind != "file":
             self.report(where, f"included path is not a file: '{shown}' is {kind}")
@@ -319,10 +337,23 @@ def _at(node: nodes.Include | nodes.Sound, key: str) -> Position:
     return replace(node.position, column=node.columns.get(key, node.position.column))
 
 
-def _similar_file(raw: str, target: Path) -> str | None:
+def _shared_hint(raw: str) -> str | None:
+    """For `include: _safety.routine` beside a routine that has no such file: the name
+    that includes coach's own from any folder."""
+    name = PurePath(raw).name
+    for shared in library.shared_names():
+        if name == f"_{shared}{ROUTINE_SUFFIX}":
+            return f"to include coach's own, write: include: {library.SHARED_PREFIX}{shared}"
+    return None
+
+
+def _similar_file(raw: str, target: Path, including: Sequence[Path]) -> str | None:
+    """A file beside `target` named like it, never one of the files including it (that
+    would be a cycle)."""
     try:
-        names = [p.name for p in target.parent.glob(f"*{ROUTINE_SUFFIX}")]
-    except OSError:
+        files = target.parent.glob(f"*{ROUTINE_SUFFIX}")
+        names = [p.name for p in files if p.resolve() not in including]
+    except (OSError, RuntimeError):
         return None
     close = difflib.get_close_matches(target.name, names, n=1, cutoff=0.6)
     return f"did you mean '{PurePath(raw).with_name(close[0])}'?" if close else None

@@ -1,8 +1,9 @@
-"""The commented starter routine that `coach new` writes."""
+"""`coach new`: the commented starter routine, or a built-in's copy, written to a new file."""
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from coach.atomic import remove_stale, write_atomic
@@ -12,8 +13,8 @@ STARTER = """\
 # {title}: a starter routine. Edit it, then try:
 #   coach check {filename}      every problem, with its line and column
 #   coach show {filename}       the timeline: what is said when
-#   coach play {filename}       hear it; or: coach export {filename} -o {stem}.mp3
-# The whole language: docs/routine-language.md
+#   coach play {filename}       hear it; or: coach export {filename} -o {mp3}
+# The whole language: coach help language
 
 title: {title}
 about: A short routine to start from: settle, roll on both sides, rest, finish.
@@ -23,8 +24,9 @@ tempo: 15 per minute
 rate: 150 wpm
 gap: 0.6s
 
-# Every built-in routine opens with this. Your own file could say the same in its own words:
-say: Use firm, comfortable pressure. Stop at once if anything hurts.
+# Every built-in routine opens with coach's shared safety words; they are included by name
+# from any folder (see: coach source coach:safety).
+include: coach:safety
 
 step Settle:
     say: Stand with your back to the wall and let your breathing slow down.
@@ -56,9 +58,12 @@ say: Well done.
 
 
 def starter_text(name: str) -> str:
+    """The starter for a file named `name`; the commands in its comments are quoted for a
+    shell, so they work when pasted whatever the name (spaces, quotes)."""
     path = Path(name)
     title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
-    return STARTER.format(title=title, filename=path.name, stem=path.stem)
+    filename, mp3 = shlex.quote(path.name), shlex.quote(f"{path.stem}.mp3")
+    return STARTER.format(title=title, filename=filename, mp3=mp3)
 
 
 def starter_path(name: str) -> Path:
@@ -77,8 +82,9 @@ def starter_path(name: str) -> Path:
     return path
 
 
-def write_starter(name: str, force: bool = False) -> Path:
-    """Write NAME(.routine) with the starter; never overwrite a file unless `force`.
+def write_starter(name: str, force: bool = False, text: bytes | None = None) -> Path:
+    """Write NAME(.routine) with the starter, or with `text` (a built-in's, for
+    `coach new --from`); never overwrite a file unless `force`.
 
     Without `force` the file is published only if nothing has that name (coach.atomic's
     exclusive write), so a file made meanwhile is never overwritten either.
@@ -92,9 +98,25 @@ def write_starter(name: str, force: bool = False) -> Path:
             what = "is not a directory" if directory.exists() else "does not exist"
             raise CoachError(f"cannot write {path}: directory {directory} {what}")
         remove_stale(directory)
-        write_atomic(path, starter_text(path.name).encode("utf-8"), exclusive=not force)
+        data = text if text is not None else starter_text(path.name).encode("utf-8")
+        write_atomic(path, data, exclusive=not force)
     except FileExistsError:
         raise CoachError(f"{path} already exists; choose another name or use --force") from None
     except OSError as error:  # no permission, a name too long, a full disk, ...
         raise CoachError(f"cannot write {path}: {error.strerror or error}") from None
     return path
+
+
+def in_your_folder(name: str) -> str:
+    """NAME as a path in your routine folder (coach.library.user_dir), which is made if
+    missing: for `coach new NAME --mine`. A name only: a path would leave the folder."""
+    from coach.library import user_dir
+
+    if "/" in name or os.sep in name or name.strip() in ("", ".", ".."):
+        raise CoachError("with --mine, give a name, not a path: coach new my-routine --mine")
+    folder = user_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CoachError(f"cannot make your routine folder {folder}: {error.strerror}") from None
+    return str(folder / name)

@@ -20,7 +20,8 @@ RATE = 22050
 def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
     """No test reads the developer's own pacing profile; subprocesses inherit this too.
 
-    Tests that need a profile point COACH_CONFIG at their own file.
+    Tests that need a profile point COACH_CONFIG at their own file. Nor does any test list
+    or find the developer's own routines: COACH_ROUTINES is an empty folder of its own.
 
     The speech engine is pinned to pyttsx3 (espeak-ng) through COACH_ENGINE, which beats the
     profile and the default (festival's HTS voice on Linux when installed): the timings the
@@ -30,10 +31,11 @@ def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
     drive a test's player): tests of media buttons start a private bus of their own.
     """
     path = tmp_path_factory.mktemp("profile") / "no-profile.toml"
-    keys = ("COACH_CONFIG", "COACH_ENGINE", "DBUS_SESSION_BUS_ADDRESS")
+    keys = ("COACH_CONFIG", "COACH_ENGINE", "COACH_ROUTINES", "DBUS_SESSION_BUS_ADDRESS")
     saved = {key: os.environ.get(key) for key in keys}
     os.environ["COACH_CONFIG"] = str(path)
     os.environ["COACH_ENGINE"] = "pyttsx3"
+    os.environ["COACH_ROUTINES"] = str(tmp_path_factory.mktemp("no-routines"))
     os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
     yield path
     for key, value in saved.items():

@@ -34,8 +34,10 @@ def test_include_only_files_are_not_listed():
     assert not [name for name in BUILTINS if name.startswith("_")]
 
 
-# The shared safety opening of each language a built-in routine is written in.
-SAFETY = {"": "_safety.routine", "de": "_sicherheit.routine"}
+# The shared safety opening of each language a built-in routine is written in, as included
+# (by its documented name) and as shipped.
+SAFETY = {"": "coach:safety", "de": "coach:sicherheit"}
+SAFETY_FILES = {"": "_safety.routine", "de": "_sicherheit.routine"}
 
 
 @pytest.mark.parametrize("name", [*BUILTINS, "_safety", "_sicherheit"])
@@ -54,7 +56,7 @@ def test_builtin_includes_the_shared_safety_opening_of_its_language(name):
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_does_not_copy_the_safety_lines(name):
     text = library.resolve(name).read_text()
-    for opening in SAFETY.values():
+    for opening in SAFETY_FILES.values():
         safety = (library.routines_dir() / opening).read_text()
         lines = [line.strip() for line in safety.splitlines() if line.startswith("say:")]
         assert not [line for line in lines if line in text]

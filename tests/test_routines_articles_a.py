@@ -99,17 +99,17 @@ def test_routine_opens_with_the_shared_safety_opening(build, name: str) -> None:
 @pytest.mark.parametrize("name", ROUTINES)
 def test_safety_opening_is_included_not_copied(name: str) -> None:
     text = routine_path(name).read_text()
-    assert re.search(r"^include: _safety\.routine$", text, re.MULTILINE)
+    assert re.search(r"^include: coach:safety$", text, re.MULTILINE)
     for line in safety_lines():
         assert line not in text
 
 
 @pytest.mark.parametrize("name", ROUTINES)
-def test_source_names_the_article_title_and_seed_file(build, name: str) -> None:
+def test_source_names_the_article_title_but_no_internal_file(build, name: str) -> None:
     title, seed = SOURCES[name]
     source = build(name).routine.header.source
     assert title in source
-    assert f"seeds/{seed}" in source
+    assert "seeds/" not in source and seed not in source
 
 
 @pytest.mark.parametrize("name", ROUTINES)
