@@ -114,7 +114,7 @@ def listed_row(entry: Listed, cache_dir: Path | None, overrides: Overrides | Non
         length, title = "?", f"{count} error{'s' * (count != 1)}: coach check {_quoted(entry)}"
     except CoachError as error:
         length, title = "?", str(error)
-    mark = "  (yours)" if entry.yours else ""
+    mark = "  (yours)" if entry.yours else "  (yours of that name comes first)" * entry.shadowed
     return f"{entry.name:<22} {length:>6}  {title}{mark}"
 
 

@@ -67,17 +67,24 @@ def user_routines() -> list[Path]:
 
 @dataclass(frozen=True)
 class Listed:
-    """A routine as `coach list` shows it: its name, its file, and whether it is yours."""
+    """A routine as `coach list` shows it: its name, its file, whether it is yours, and
+    for a built-in, whether one of yours has its name (and so is found first)."""
 
     name: str
     path: Path
     yours: bool
+    shadowed: bool = False
 
 
 def listing() -> list[Listed]:
     """The built-in routines, then yours: what `coach list` shows."""
-    builtins = [Listed(n, routines_dir() / f"{n}{ROUTINE_SUFFIX}", False) for n in builtin_names()]
-    return builtins + [Listed(p.stem, p, True) for p in user_routines()]
+    yours = [Listed(p.stem, p, True) for p in user_routines()]
+    names = {entry.name for entry in yours}
+    builtins = [
+        Listed(n, routines_dir() / f"{n}{ROUTINE_SUFFIX}", False, n in names)
+        for n in builtin_names()
+    ]
+    return builtins + yours
 
 
 def resolve(ref: str) -> Path:

@@ -140,6 +140,15 @@ def test_list_shows_yours_beside_the_built_ins_marked_as_yours(here, mine, cache
     assert str(mine) in result.stderr  # where yours go
 
 
+def test_list_says_when_one_of_yours_has_a_built_in_s_name(here, mine, cache):
+    (mine / "wall-release.routine").write_text(tiny("My wall"))
+    result = coach("list", here=here, mine=mine, cache=cache)
+    rows = [line for line in result.stdout.splitlines() if line.startswith("wall-release ")]
+    assert len(rows) == 2
+    assert rows[0].endswith("Wall ball release  (yours of that name comes first)")
+    assert rows[1].endswith("My wall  (yours)")
+
+
 def test_list_shows_a_routine_of_yours_with_errors_and_how_to_check_it(here, mine, cache):
     (mine / "broken.routine").write_text("title: Broken\n\nrepaet 3 times:\n    beat: up\n")
     result = coach("list", here=here, mine=mine, cache=cache)
@@ -272,6 +281,14 @@ def test_a_missing_safety_file_beside_your_routine_gets_a_hint_naming_coach_safe
     assert "included file not found: '_safety.routine'" in message
     assert "hint: to include coach's own, write: include: coach:safety" in message
     assert "did you mean" not in message
+
+
+def test_a_missing_include_is_never_told_to_include_the_file_itself(tmp_path):
+    routine = tmp_path / "stretch.routine"
+    routine.write_text("title: Mine\n\ninclude: strech.routine\n")
+    message = run_coach("check", str(routine)).stderr
+    assert "included file not found: 'strech.routine'" in message
+    assert "stretch.routine'?" not in message  # that would be a cycle
 
 
 @pytest.mark.parametrize("name", ["coach:wall-release", "coach:../routines/_safety", "coach:"])
