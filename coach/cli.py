@@ -94,11 +94,22 @@ def list_routines(cache_dir: Path | None) -> None:
     """
     from coach import library
     from coach.cli_library import listed_row
+    from coach.effective import describe, length_keys
+    from coach.profile import load_profile
+    from coach.settings import overrides_from
 
+    # At the profile's pacing, as show, play and export take it; only the keys that change a
+    # length, so a profile's volume does not measure every routine again.
+    profile = load_profile()
+    pacing = length_keys(profile)
+    overrides = overrides_from(pacing) if pacing else None  # None: the compiler stays unloaded
+    where = cache_dir or profile.get("cache-dir")  # where show keeps the clips it measures
     for entry in library.listing():
-        click.echo(listed_row(entry, cache_dir, None))
+        click.echo(listed_row(entry, where, overrides))
     folder = library.user_dir()  # on standard error: the list itself stays one row a routine
     click.echo(f"Your routines go in {folder} (coach new NAME --mine starts one).", err=True)
+    if pacing:
+        click.echo(f"Lengths at your profile's pacing: {describe(pacing)} (coach config show)")
 
 
 main.add_command(check)
