@@ -55,7 +55,9 @@ def invoke(*args: str):
 def test_nan_and_infinity_are_option_errors(command, option, value):
     error = clean_failure(run_coach(command, GOOD, option, value), code=2)
     assert f"Invalid value for '{option}'" in error
-    assert "'nan' is not a number." in error or "not in the range" in error
+    assert f"expected a number from 1 to 240, not '{value}'" in error or (
+        f"expected a number more than 0 and up to 60, not '{value}'" in error
+    )  # the range in words, as every option says it
 
 
 # --- coach new -----------------------------------------------------------------------------
