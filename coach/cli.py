@@ -139,6 +139,12 @@ main.add_command(picture)
     "and up to 60 (with --from, the step follows it).",
 )
 @click.option(
+    "--resume",
+    is_flag=True,
+    help="Go on from the step you stopped in last time (this routine at this pacing), "
+    "after a short spoken countdown. Example: coach play wall-release --resume",
+)
+@click.option(
     "--listen/--no-listen",
     default=None,
     help='Hear spoken commands on the microphone: "coach pause", "coach go on", "coach '
@@ -156,6 +162,7 @@ def play(
     routine: str,
     from_step: str | None,
     lead_in: float | None,
+    resume: bool,
     listen: bool | None,
     media_keys: bool | None,
     **pacing: Any,
@@ -170,16 +177,23 @@ def play(
 
     Example: coach play wall-release --listen
     """
+    from coach.cli_resume import Sitting, exit_stopped, refuse_with_from
     from coach.compiler import Overrides
     from coach.live import LiveSession, UnknownStep, play_ranges, ranges_seconds
     from coach.status import KEYS_HINT
 
+    refuse_with_from(resume, from_step)
     output = open_device(routine)  # before any speech is rendered: no device, no wait
+    interrupted: KeyboardInterrupt | None = None
     try:
+        sitting = Sitting(routine, pacing, pacing.get("engine"))
+        lead_in = sitting.lead_in(resume, lead_in)
         built = build_session(
             routine, **pacing, extra=Overrides(lead_in=lead_in) if lead_in else None
         )
         timeline = built.timeline
+        if resume:
+            from_step = sitting.start_step(timeline)
         try:
             ranges, index = play_ranges(timeline, from_step)
         except UnknownStep as error:
@@ -202,12 +216,17 @@ def play(
             listen=listening,
             media_keys=switch("media-keys", media_keys, default=True),
         )  # fmt: skip
-        was_quit = live.run()
+        try:
+            was_quit = live.run()
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: told as a quit is
+            was_quit, interrupted = True, stop
     except AudioDeviceError as error:
         raise click.ClickException(f"{error}. {export_hint(routine)}") from None
     finally:
         output.close()
-    click.echo("Stopped." if was_quit else "Done.", err=True)
+    sitting.end(timeline, live.player.played, index, finished=not was_quit)
+    if interrupted is not None:
+        exit_stopped(interrupted)
 
 
 SAMPLE_LINES = ("This is how I sound.", "Breathe in slowly, and breathe out with a long Ssss.")

@@ -32,11 +32,14 @@ def isolated_user_profile(tmp_path_factory) -> Iterator[Path]:
     """
     path = tmp_path_factory.mktemp("profile") / "no-profile.toml"
     keys = ("COACH_CONFIG", "COACH_ENGINE", "COACH_ROUTINES", "DBUS_SESSION_BUS_ADDRESS")
+    keys += ("COACH_STATE_DIR",)
     saved = {key: os.environ.get(key) for key in keys}
     os.environ["COACH_CONFIG"] = str(path)
     os.environ["COACH_ENGINE"] = "pyttsx3"
     os.environ["COACH_ROUTINES"] = str(tmp_path_factory.mktemp("no-routines"))
     os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    # Where `coach play` keeps resume points: never the developer's own.
+    os.environ["COACH_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
     yield path
     for key, value in saved.items():
         if value is None:

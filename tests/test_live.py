@@ -356,7 +356,7 @@ def test_keys_through_a_terminal(tmp_path: Path, good: dict, pty_run: list) -> N
     env = coach_env(tmp_path, good["cache"], capture, paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for("elapsed")
+    run.wait_for(" left")  # the status line is up
     playing = termios.tcgetattr(run.slave)
     assert not playing[3] & termios.ECHO and not playing[3] & termios.ICANON
     assert playing[3] & termios.ISIG
@@ -373,7 +373,7 @@ def test_keys_through_a_terminal(tmp_path: Path, good: dict, pty_run: list) -> N
     assert run.finish() == 0, run.text()
     text = run.text()
     assert "Playing Tiny" in text and "step 1 of 1 | " in text and "Only" in text
-    assert "\x1b[K" in text and "Stopped." in text and "Traceback" not in text
+    assert "\x1b[K" in text and "Stopped in step 1 of 1" in text and "Traceback" not in text
     assert termios.tcgetattr(run.slave) == run.before
     # The device got the session up to the pause, a 5 ms fade, then silence while paused.
     audio, whole = frames(capture.read_bytes()), frames(good["frames"])
@@ -389,10 +389,10 @@ def test_ctrl_c_in_a_terminal_restores_it(tmp_path: Path, good: dict, pty_run: l
     env = coach_env(tmp_path, good["cache"], tmp_path / "device.raw", paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for("elapsed")
+    run.wait_for(" left")  # the status line is up
     run.send(b"\x03")
     assert run.finish() == 130
-    assert "Stopped." in run.text() and "Traceback" not in run.text()
+    assert "Stopped " in run.text() and "Traceback" not in run.text()
     assert termios.tcgetattr(run.slave) == run.before
 
 
@@ -400,7 +400,7 @@ def test_sigterm_in_a_terminal_restores_it(tmp_path: Path, good: dict, pty_run: 
     env = coach_env(tmp_path, good["cache"], tmp_path / "device.raw", paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for("elapsed")
+    run.wait_for(" left")  # the status line is up
     run.process.terminate()
     assert run.finish() == 128 + signal.SIGTERM
     assert "Traceback" not in run.text()
@@ -457,5 +457,5 @@ def test_without_a_terminal_it_plays_to_the_end(tmp_path: Path, good: dict, stdi
         code, stderr = done.returncode, done.stderr
     assert code == 0, stderr
     assert "Done." in stderr and "Ctrl-C stops." in stderr
-    assert "\r" not in stderr and "\x1b[K" not in stderr and "elapsed" not in stderr
+    assert "\r" not in stderr and "\x1b[K" not in stderr and "left |" not in stderr
     assert_played(capture.read_bytes(), frames(good["frames"]))
