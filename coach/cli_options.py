@@ -177,9 +177,13 @@ def complete_routine(
 
     # The folders first: click's bash script clears what came before a "dir" item.
     items = [CompletionItem(incomplete, type="dir")]
-    # The names `coach play NAME` finds without a path: the built-ins and your folder's.
-    names = library.builtin_names() + [path.stem for path in library.user_routines()]
-    items += [CompletionItem(name) for name in names if name.startswith(incomplete)]
+    # The names `coach play NAME` finds without a path: the built-ins and your folder's,
+    # each once (one of yours may have a built-in's name), said which in zsh and fish.
+    seen: set[str] = set()
+    for entry in library.listing():
+        if entry.name.startswith(incomplete) and entry.name not in seen:
+            seen.add(entry.name)
+            items.append(CompletionItem(entry.name, help="yours" if entry.yours else "built-in"))
     items += [CompletionItem(path) for path in _routine_files(incomplete)]
     return items
 

@@ -125,6 +125,19 @@ def test_completing_a_routine_offers_built_in_names() -> None:
     assert set(library.builtin_names()) <= set(names)
 
 
+def test_completing_a_routine_offers_your_routines(tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "wall-evening.routine").write_text("say: hi\n")
+    (folder / "wall-release.routine").write_text("say: mine\n")  # a built-in's name
+    monkeypatch.setenv("COACH_ROUTINES", str(folder))
+    monkeypatch.chdir(tmp_path)
+    answer = complete("play", "wall").splitlines()
+    assert "plain,wall-evening" in answer and answer.count("plain,wall-release") == 1
+    described = complete("play", "wall-e", shell="zsh").splitlines()
+    assert "wall-evening" in described and "yours" in described
+
+
 def test_completing_a_routine_offers_routine_files(tmp_path, monkeypatch) -> None:
     (tmp_path / "morning.routine").write_text("say: hi\n")
     (tmp_path / "notes.txt").write_text("")
