@@ -142,7 +142,7 @@ main.add_command(picture)
     "--resume",
     is_flag=True,
     help="Go on from the step you stopped in last time (this routine at this pacing), "
-    "after a short spoken countdown. Example: coach play wall-release --resume",
+    "after a short spoken countdown.",
 )
 @click.option(
     "--listen/--no-listen",
@@ -176,6 +176,8 @@ def play(
     your voice. Ctrl-C stops.
 
     Example: coach play wall-release --listen
+
+    Example: coach play wall-release --resume  (go on where you stopped)
     """
     from coach.cli_resume import Sitting, exit_stopped, refuse_with_from
     from coach.compiler import Overrides
