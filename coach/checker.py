@@ -179,7 +179,7 @@ class _Checker:
         elif setting.key == "rate" and isinstance(value, (int, float)):
             low, high = RATE_RANGE
             if not low <= value <= high:
-                message = f"rate {value:g} wpm is outside {low}..{high} words per minute"
+                message = f"rate {value:g} wpm is outside {low} to {high} words per minute"
                 self.report(where, message)
         elif setting.key == "gap" and isinstance(value, (int, float)):
             self.duration(setting, "value", float(value), "a gap", allow_zero=True)
@@ -212,7 +212,7 @@ class _Checker:
         low, high = TEMPO_RANGE
         per_minute = 60.0 / period if period > 0 else float("inf")
         if not low - _EPSILON <= per_minute <= high + _EPSILON:
-            message = f"tempo {format_tempo(period)} is outside {low:g}..{high:g} reps per minute"
+            message = f"tempo {format_tempo(period)} is outside {low:g} to {high:g} reps per minute"
             self.report(where, message, "one rep every 0.25s to every 60s")
 
     def voice(self, where: Position, voice: str) -> None:
@@ -263,7 +263,7 @@ class _Checker:
 
     def breathe(self, breathe: nodes.Breathe) -> None:
         if not 1 <= breathe.count <= MAX_BREATHE:
-            message = f"breathe count {breathe.count} is outside 1..{MAX_BREATHE}"
+            message = f"breathe count {breathe.count} is outside 1 to {MAX_BREATHE}"
             self.report(self.at(breathe, "count"), message)
         self.duration(breathe, "inhale", breathe.inhale, "a breath in")
         self.duration(breathe, "exhale", breathe.exhale, "a breath out")
@@ -272,7 +272,7 @@ class _Checker:
 
     def repeat(self, repeat: nodes.Repeat, scope: _Scope) -> None:
         if not 1 <= repeat.count <= MAX_REPEAT:
-            message = f"repeat count {repeat.count} is outside 1..{MAX_REPEAT}"
+            message = f"repeat count {repeat.count} is outside 1 to {MAX_REPEAT}"
             self.report(self.at(repeat, "count"), message)
         own_tempo = not any(setting.key == "tempo" for setting in repeat.settings)
         if repeat.period is not None and own_tempo:

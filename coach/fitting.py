@@ -9,10 +9,10 @@ Three factors change a routine's length, and nothing else does:
   multiple of its `count every N` stays one, so the counting keeps its pattern;
 - `breaths`: every `breathe` cycle count grows, up to double (and the 200 bound).
 
-Counts only ever go up: the routine's own counts are its minimum, so shortening comes
-from holds and pauses alone. Speech, steps, `for` items, tempos and breath patterns never
-change. The session (`coach.session.build`) measures a compiled plan with `measure`, asks
-`solve` for factors, rewrites the tree with `fit` and rebuilds; this module does no I/O.
+Counts only ever go up, so shortening comes from holds and pauses alone. Speech, steps,
+`for` items, tempos and breath patterns never change. The session (`coach.session.build`)
+measures a compiled plan with `measure`, asks `solve` for factors, rewrites the tree with
+`fit` and rebuilds; this module does no I/O.
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from coach import nodes
 from coach.checker import MAX_BREATHE, MAX_DURATION, MAX_REPEAT
 from coach.diagnostics import CoachError, Position
 from coach.plan import Plan
+from coach.units import format_length
 
 HOLD_RANGE = (0.5, 2.0)  # holds and pauses: from half to double
 COUNT_RANGE = (1.0, 2.0)  # rep and breath counts: never fewer, at most double
-# A fit is accepted within 3% of the target or 20 s, whichever is more.
-TOLERANCE_SHARE = 0.03
-TOLERANCE_FLOOR = 20.0
+TOLERANCE_SHARE, TOLERANCE_FLOOR = 0.03, 20.0  # a fit within 3% or 20 s, whichever is more
 _MAX_CANDIDATES = 40  # count factors tried per kind, so huge counts stay quick
 
 
@@ -251,8 +250,8 @@ def check_reach(timing: Timing, target: float, minutes: float) -> None:
     else:
         why = "holds, pauses, reps and breaths grow to double at most"
     raise FitError(
-        f"{timing.name} can be fitted to between {clock(low)} and {clock(high)};"
-        f" asked for {_minutes(minutes)} ({why})"
+        f"{timing.name} can be fitted to between {format_length(low)} and {format_length(high)};"
+        f" asked for {minutes:g} minute{'' if minutes == 1 else 's'} ({why})"
     )
 
 
@@ -346,7 +345,8 @@ def describe(timing: Timing, factors: Factors, minutes: float, achieved: float) 
     """One plain sentence: what length was reached and what changed to reach it."""
     asked = f"--minutes {minutes:g}"
     if factors == Factors():
-        return f"{timing.name} already lasts {clock(timing.total)} for {asked}; nothing changed."
+        lasts = format_length(timing.total)
+        return f"{timing.name} already lasts {lasts} for {asked}; nothing changed."
     said = [_holds_said(timing, factors)]
     reps = _counts_said(timing, factors, "reps")
     breaths = _counts_said(timing, factors, "breaths")
@@ -359,7 +359,7 @@ def describe(timing: Timing, factors: Factors, minutes: float, achieved: float) 
             said.append(f"breaths {breaths}")
     said = [part for part in said if part]
     return (
-        f"Fitted to {clock(achieved)} for {asked} (was {clock(timing.total)}): "
+        f"Fitted to {format_length(achieved)} for {asked} (was {format_length(timing.total)}): "
         + "; ".join(said)
         + "."
     )
@@ -389,18 +389,9 @@ def _counts_said(timing: Timing, factors: Factors, kind: str) -> str:
                 changes.setdefault((node.count, new))
     if not changes:
         return "unchanged"
-    pairs = [f"{old} -> {new}" for old, new in changes]
+    pairs = [f"{old} -> {new}" for old, new in changes]  # the first three, then how many more
     shown = ", ".join(pairs[:3]) + (f" and {len(pairs) - 3} more" if len(pairs) > 3 else "")
     return f"x{_number(timing.growth(kind, factors))} ({shown})"
-
-
-def clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-def _minutes(minutes: float) -> str:
-    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
 
 
 def _number(value: float) -> str:

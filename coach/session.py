@@ -16,6 +16,7 @@ from coach.defaults import DEFAULT_RATE
 from coach.diagnostics import CoachError, Diagnostic, Position, RoutineError
 from coach.plan import ClipInfo, Plan, SpeechLine
 from coach.timeline import Timeline
+from coach.units import format_length
 
 if TYPE_CHECKING:  # the audio stages load only when a session is built
     from numpy.typing import NDArray
@@ -316,7 +317,7 @@ def _fit(
     if not fitting.close_enough(rebuilt.seconds, target):
         raise fitting.FitError(
             f"{timing.name} cannot be fitted to {minutes:g} minutes:"
-            f" the closest it came is {fitting.clock(rebuilt.seconds)}"
+            f" the closest it came is {format_length(rebuilt.seconds)}"
         )
     return fitted, rebuilt, fitting.describe(timing, factors, minutes, rebuilt.seconds)
 

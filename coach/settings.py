@@ -84,7 +84,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "pitch",
-            "0..100",
+            "PITCH",
             "Voice pitch, 0 (low) to 100 (high) [default: profile, else 50]; festival and "
             "command engines cannot change it.",
             read_pitch,

@@ -71,7 +71,7 @@ def test_a_routine_whose_only_statement_did_not_parse_is_not_called_empty() -> N
 
 
 def test_an_out_of_range_count_is_reported_once_not_again_as_a_long_routine() -> None:
-    assert problems("repeat 5000 times") == [(2, 8, "repeat count 5000 is outside 1..1000")]
+    assert problems("repeat 5000 times") == [(2, 8, "repeat count 5000 is outside 1 to 1000")]
 
 
 def test_every_diagnostic_carries_its_source_line() -> None:
@@ -87,11 +87,11 @@ def test_repeat_count_1000_is_accepted() -> None:
 
 
 def test_repeat_count_1001_is_rejected_at_the_count() -> None:
-    assert problems("repeat 1001 times") == [(2, 8, "repeat count 1001 is outside 1..1000")]
+    assert problems("repeat 1001 times") == [(2, 8, "repeat count 1001 is outside 1 to 1000")]
 
 
 def test_repeat_count_0_is_rejected() -> None:
-    assert problems("repeat 0 times") == [(2, 8, "repeat count 0 is outside 1..1000")]
+    assert problems("repeat 0 times") == [(2, 8, "repeat count 0 is outside 1 to 1000")]
 
 
 def test_breathe_count_200_is_accepted() -> None:
@@ -100,13 +100,13 @@ def test_breathe_count_200_is_accepted() -> None:
 
 def test_breathe_count_201_is_rejected_at_the_count() -> None:
     assert problems("breathe 201 times: in 1s, out 1s") == [
-        (2, 9, "breathe count 201 is outside 1..200")
+        (2, 9, "breathe count 201 is outside 1 to 200")
     ]
 
 
 def test_breathe_count_0_is_rejected() -> None:
     assert problems("breathe 0 times: in 1s, out 1s") == [
-        (2, 9, "breathe count 0 is outside 1..200")
+        (2, 9, "breathe count 0 is outside 1 to 200")
     ]
 
 
@@ -298,13 +298,13 @@ def test_tempos_from_1_to_240_reps_per_minute_are_accepted(tempo: str) -> None:
 )
 def test_tempos_outside_1_to_240_reps_per_minute_are_rejected(tempo: str, shown: str) -> None:
     assert problems(f"tempo: {tempo}", "repeat 2 times") == [
-        (2, 8, f"tempo {shown} per minute is outside 1..240 reps per minute")
+        (2, 8, f"tempo {shown} per minute is outside 1 to 240 reps per minute")
     ]
 
 
 def test_a_repeat_tempo_out_of_range_is_rejected_at_the_tempo() -> None:
     assert problems("repeat 2 times at 300/min") == [
-        (2, 19, "tempo 300 per minute is outside 1..240 reps per minute")
+        (2, 19, "tempo 300 per minute is outside 1 to 240 reps per minute")
     ]
 
 
@@ -316,7 +316,7 @@ def test_rates_from_80_to_450_wpm_are_accepted(rate: int) -> None:
 @pytest.mark.parametrize("rate", [79, 451])
 def test_rates_outside_80_to_450_wpm_are_rejected(rate: int) -> None:
     assert problems("say: Hi.", f"rate: {rate} wpm") == [
-        (3, 7, f"rate {rate} wpm is outside 80..450 words per minute")
+        (3, 7, f"rate {rate} wpm is outside 80 to 450 words per minute")
     ]
 
 

@@ -17,6 +17,7 @@ from coach import checker, fitting, loader, nodes, session, words
 from coach.compiler import compile_routine
 from coach.fitting import Factors, FitError
 from coach.layout import lay_out
+from coach.units import format_length
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fitting"
 
@@ -207,7 +208,7 @@ def test_reach_refusal_names_the_range():
         fitting.check_reach(timing, 60.0, 1)
     message = str(short.value)
     assert message.startswith(
-        f"mixed can be fitted to between {fitting.clock(low)} and {fitting.clock(high)};"
+        f"mixed can be fitted to between {format_length(low)} and {format_length(high)};"
         " asked for 1 minute"
     )
     assert "never go below" in message
@@ -225,7 +226,7 @@ def test_describe_says_what_changed():
     timing = timing_of(routine)
     shorter = fitting.describe(timing, Factors(holds=0.6), 3, 183.0)
     assert shorter.startswith(
-        f"Fitted to 3:03 for --minutes 3 (was {fitting.clock(timing.total)}):"
+        f"Fitted to 3:03 for --minutes 3 (was {format_length(timing.total)}):"
     )
     assert "holds and pauses x0.6" in shorter
     assert "reps and breaths unchanged" in shorter
@@ -273,7 +274,7 @@ def assert_fitted(built: session.Session, minutes: float) -> None:
     assert len(built.notes) == 1
     note = built.notes[0]
     assert f"for --minutes {minutes:g} (was " in note
-    assert note.startswith(f"Fitted to {fitting.clock(seconds(built))}")
+    assert note.startswith(f"Fitted to {format_length(seconds(built))}")
 
 
 # What the compiler says in each breath cycle; more breaths say them more often (and from
@@ -331,7 +332,7 @@ def test_wall_release_fits_and_keeps_at_least_25_reps_per_position(build, minute
 def test_wall_release_at_14_minutes_says_what_changed(build):
     # Longer than its own 12:19, enough for 5 more reps per position.
     note = build("wall-release", 14).notes[0]
-    assert f"(was {fitting.clock(seconds(build('wall-release')))})" in note
+    assert f"(was {format_length(seconds(build('wall-release')))})" in note
     assert "reps x1.2 (25 -> 30)" in note
 
 
@@ -391,7 +392,7 @@ def test_tender_spot_holds_keep_their_countdown(build):
 
 @pytest.mark.parametrize(("minutes", "wanted"), [(2, "2 minutes"), (200, "200 minutes")])
 def test_out_of_reach_is_refused_with_the_range(build, clip_cache, minutes, wanted):
-    low, high = map(fitting.clock, real_timing(build("wall-release")).reach())
+    low, high = map(format_length, real_timing(build("wall-release")).reach())
     assert re.fullmatch(r"11:\d\d", low) and re.fullmatch(r"21:\d\d", high), (low, high)
     with pytest.raises(FitError) as refused:
         session.build("wall-release", cache_dir=clip_cache, minutes=minutes)
@@ -404,7 +405,7 @@ def test_out_of_reach_is_refused_with_the_range(build, clip_cache, minutes, want
 def test_wall_release_cannot_reach_9_minutes(build, clip_cache):
     # Its 5 x 25 reps alone take 6:57 at 18 per minute; counts never drop below the
     # routine's, so 9 minutes is out of reach and refused rather than cutting reps.
-    low, high = map(fitting.clock, real_timing(build("wall-release")).reach())
+    low, high = map(format_length, real_timing(build("wall-release")).reach())
     with pytest.raises(FitError, match=f"between {low} and {high}; asked for 9 minutes"):
         session.build("wall-release", cache_dir=clip_cache, minutes=9)
 
@@ -425,7 +426,7 @@ def test_cli_show_fits_and_tells_on_stderr(build, clip_cache):
     assert result.returncode == 0, result.stderr
     duration = json.loads(result.stdout)["duration"]
     assert abs(duration - 720) <= fitting.tolerance(720)
-    was = fitting.clock(seconds(build("wall-release")))
+    was = format_length(seconds(build("wall-release")))
     assert f"Fitted to 12:00 for --minutes 12 (was {was})" in result.stderr
     assert "Fitted" not in result.stdout
 

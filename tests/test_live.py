@@ -356,7 +356,7 @@ def test_keys_through_a_terminal(tmp_path: Path, good: dict, pty_run: list) -> N
     env = coach_env(tmp_path, good["cache"], capture, paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for(" left")  # the status line is up
+    run.wait_for(" left | ")  # the status line is up (not "left arrow" in the keys)
     playing = termios.tcgetattr(run.slave)
     assert not playing[3] & termios.ECHO and not playing[3] & termios.ICANON
     assert playing[3] & termios.ISIG
@@ -389,7 +389,7 @@ def test_ctrl_c_in_a_terminal_restores_it(tmp_path: Path, good: dict, pty_run: l
     env = coach_env(tmp_path, good["cache"], tmp_path / "device.raw", paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for(" left")  # the status line is up
+    run.wait_for(" left | ")  # the status line is up (not "left arrow" in the keys)
     run.send(b"\x03")
     assert run.finish() == 130
     assert "Stopped " in run.text() and "Traceback" not in run.text()
@@ -400,7 +400,7 @@ def test_sigterm_in_a_terminal_restores_it(tmp_path: Path, good: dict, pty_run: 
     env = coach_env(tmp_path, good["cache"], tmp_path / "device.raw", paced_conf(tmp_path, 1))
     run = PtyCoach(["-m", "coach", "play", GOOD], env)
     pty_run.append(run)
-    run.wait_for(" left")  # the status line is up
+    run.wait_for(" left | ")  # the status line is up (not "left arrow" in the keys)
     run.process.terminate()
     assert run.finish() == 128 + signal.SIGTERM
     assert "Traceback" not in run.text()

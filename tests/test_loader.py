@@ -405,7 +405,7 @@ def test_check_file_combines_parser_checker_and_include_problems_sorted(tmp_path
         (str(root), 1, 1, "missing title"),
         (str(root), 1, 6, "unknown placeholder '{who}'"),
         (str(root), 2, 10, "included file not found: 'missing.routine'"),
-        (str(root), 3, 8, "repeat count 5000 is outside 1..1000"),
+        (str(root), 3, 8, "repeat count 5000 is outside 1 to 1000"),
         (str(root), 4, 9, "unknown unit 'fortnight'"),
     ]
 

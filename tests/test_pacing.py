@@ -305,7 +305,7 @@ def test_pacing_options_are_on_show_play_and_export(run):
         for option in (
             "--rate WPM",
             "--voice ID",
-            "--pitch 0..100",
+            "--pitch PITCH",
             "--volume PERCENT",
             "--click-volume PERCENT",
             "--gap DURATION",

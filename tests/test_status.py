@@ -111,3 +111,10 @@ def test_during_a_lead_in_the_step_ahead_is_shown() -> None:
     """`coach play --from 2 --lead-in`: the countdown is heard first, then step 2."""
     text = status_text(session(), S // 2, remaining=36 * S, heading_to=25 * S)
     assert text == "0:00 of 1:00, 0:36 left | before step 2 of 2 | Roll the balls"
+
+
+def test_asked_where_in_the_opening_coach_names_the_step_that_comes_next() -> None:
+    from coach.status import where_text
+
+    assert where_text(session(), 2 * S) == "Step 1 of 2, Warm up, comes next."
+    assert where_text(session(), 10 * S) == "Step 1 of 2, Warm up."
