@@ -135,6 +135,10 @@ def config_show(routine: str | None, **given: Any) -> None:
     values = profile.load_profile(path)
     ctx = click.get_current_context()
     given = {key.replace("_", "-"): value for key, value in given.items()}
+    try:  # refused as show, play and export refuse it: --tempo with --slower, ...
+        profile.command_line_overrides(given)
+    except profile.SettingError as error:
+        raise click.UsageError(str(error), ctx) from None
     for key in ("engine", "cache-dir"):  # click reads COACH_ENGINE and COACH_CACHE_DIR in too
         source = ctx.get_parameter_source(key.replace("-", "_"))
         if source is not click.core.ParameterSource.COMMANDLINE:
