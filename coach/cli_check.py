@@ -141,7 +141,7 @@ def _record(item: Diagnostic | _Problem) -> dict[str, Any]:
         "file": where.file,
         "line": where.line,
         "column": where.column,
-        "end_column": None,  # diagnostics carry no span yet; editors mark from the column
+        "end_column": item.end_column(),
         "severity": item.severity,
         "message": _bounded(item.message),
         "hint": _bounded(item.hint) if item.hint else None,

@@ -43,6 +43,24 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    def end_column(self) -> int | None:
+        """The column just after the word the diagnostic points at (1-based, exclusive, as
+        editors mark a range): up to the next space or comma, a `{placeholder}` whole; None
+        when the source line is not known or the column is past its end."""
+        if self.source_line is None:
+            return None
+        line = self.source_line.rstrip("\r\n")
+        start = self.position.column - 1
+        if not 0 <= start < len(line):
+            return None
+        if line[start] == "{":
+            close = line.find("}", start)
+            return (close if close >= 0 else len(line) - 1) + 2
+        end = start + 1
+        while end < len(line) and not line[end].isspace() and line[end] != ",":
+            end += 1
+        return end + 1
+
     def render(self) -> str:
         lines = [f"{self.position}: {self.severity}: {_shortened(self.message)}"]
         if self.source_line is not None:

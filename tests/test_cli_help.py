@@ -211,3 +211,13 @@ def test_show_and_export_print_the_same_length(tmp_path) -> None:
     assert f"({length.group(1)})" in exported.stderr
     timeline = json.loads(run_coach("show", routine, "--json", cache=cache).stdout)
     assert length.group(1) == format_length(timeline["duration"])
+
+
+def test_check_json_marks_the_word_each_problem_points_at(tmp_path) -> None:
+    bad = tmp_path / "bad.routine"
+    bad.write_text("title: Bad\n\nrepeat 5000 times\nsay: Hi {foo} there.\nrepaet 3 times\n")
+    _, found = check_json(str(bad))
+    spans = {d["line"]: (d["column"], d["end_column"]) for d in found["diagnostics"]}
+    assert spans[3] == (8, 12)  # 5000
+    assert spans[4] == (9, 14)  # {foo}
+    assert spans[5] == (1, 7)  # repaet
