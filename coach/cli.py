@@ -222,6 +222,10 @@ def play(
             was_quit = live.run()
         except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: told as a quit is
             was_quit, interrupted = True, stop
+        except AudioDeviceError:  # lost part way: keep the place and sum up, then say why
+            if live.player.played:
+                sitting.end(timeline, live.player.played, index, finished=False)
+            raise
     except AudioDeviceError as error:
         raise click.ClickException(f"{error}. {export_hint(routine)}") from None
     finally:

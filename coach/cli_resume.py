@@ -16,12 +16,6 @@ from coach import resume
 from coach.steps import Range
 from coach.timeline import Timeline
 
-#: The pacing that shapes a session's timeline (how long each line and rep takes), and so
-#: what a resume point is kept per. The volumes and the loudness change no timing, and a
-#: lead-in only comes before the step a resume goes on from.
-TIMING_KEYS = ("engine", "rate", "voice", "pitch", "gap", "tempo", "slower", "faster", "breath")
-TEMPO_KEYS = ("tempo", "slower", "faster")
-
 echo = partial(click.echo, err=True)
 
 
@@ -35,26 +29,34 @@ def refuse_with_from(resuming: bool, from_step: str | None) -> None:
 
 
 def timing_values(pacing: Mapping[str, Any], engine: str | None) -> dict[str, Any]:
-    """The timing keys in effect: each from the command line, else the profile (tempo,
-    slower and faster are one setting: any of them given replaces the profile's), and
-    --minutes."""
+    """The pacing a resume point is kept per: the settings that shape a session's timeline
+    (effective.LENGTH_KEYS; the volumes and the loudness change no timing, and a lead-in only
+    comes before the step a resume goes on from), each in effect as `effective.in_effect`
+    has it (the command line, else the profile), and --minutes."""
+    from coach.effective import LENGTH_KEYS, in_effect
     from coach.profile import load_profile
 
-    profile = load_profile()
-    given = {key: pacing.get(key.replace("-", "_")) for key in TIMING_KEYS}
+    given = {key: pacing.get(key.replace("-", "_")) for key in LENGTH_KEYS}
     given["engine"] = engine
-    if any(given[key] is not None for key in TEMPO_KEYS):
-        profile = {k: v for k, v in profile.items() if k not in TEMPO_KEYS}
-    values = {key: given[key] if given[key] is not None else profile.get(key) for key in given}
-    values["minutes"] = pacing.get("minutes")
-    return resume.pacing_key(values)
+    chosen = {key: value for key, value in given.items() if value is not None}
+    values = {**in_effect(load_profile(), given), **chosen}
+    timing = {key: values.get(key) for key in LENGTH_KEYS}
+    timing["minutes"] = pacing.get("minutes")
+    return resume.pacing_key(timing)
 
 
-def resume_command(routine: str, argv: Sequence[str]) -> str:
+def start_command(routine: str, argv: Sequence[str]) -> str:
+    """The command that starts this session again from the beginning: as typed, without
+    --from or --resume."""
+    return resume_command(routine, argv, resuming=False)
+
+
+def resume_command(routine: str, argv: Sequence[str], resuming: bool = True) -> str:
     """The command that resumes this session: as typed (the routine and its options, shell
-    quoted), without --from, with --resume."""
+    quoted), without --from, with --resume (`resuming` False: without it)."""
     words = list(argv[1:])
-    plain = shlex.join(["coach", "play", routine, "--resume"])
+    ending = ["--resume"] if resuming else []
+    plain = shlex.join(["coach", "play", routine, *ending])
     if "play" not in words:
         return plain
     kept: list[str] = []
@@ -69,7 +71,7 @@ def resume_command(routine: str, argv: Sequence[str]) -> str:
         kept.append(word)
     if routine not in kept:  # not this command's words after all (run from another program)
         return plain
-    return shlex.join(["coach", "play", *kept, "--resume"])
+    return shlex.join(["coach", "play", *kept, *ending])
 
 
 class Sitting:
@@ -138,8 +140,10 @@ class Sitting:
             self._keep(resume.Point(self.key, self.pacing, None), timeline)
             _say(f"{stopped}: the session is complete.")
         else:  # nothing of the routine's steps heard yet: nothing to go on from
-            self._keep(None, timeline)
-            again = shlex.join(["coach", "play", self.routine])
+            if self.point is not None:  # the place this sitting resumed from is used up
+                self._keep(None, timeline)
+            # A place kept before a plain play (or at another pacing) is still there.
+            again = start_command(self.routine, sys.argv)
             _say(f"{stopped}. Start it again with: {again}" if timeline.chapters else stopped + ".")
         _say(line)
 

@@ -25,9 +25,10 @@ PROFILE = "profile"
 ROUTINE = "routine"
 DEFAULT = "default"
 
-#: The keys that change how long a session is: what `coach list` measures at. The volumes
-#: and the loudness change no length; lead-in is for `coach play` only, which list does not
-#: measure for (nor does show).
+#: The keys that change how long a session is: what `coach list` measures at, and (with
+#: --minutes) the pacing `coach play --resume` keeps a place per. The volumes and the
+#: loudness change no length; lead-in is for `coach play` only, which list does not measure
+#: for (nor does show), and only comes before the step a resume goes on from.
 LENGTH_KEYS = ("engine", "rate", "voice", "pitch", "gap", "tempo", "slower", "faster", "breath")
 #: Profile keys that change nothing `coach show` or `export` make: play's own switches and
 #: where clips are kept.

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,14 @@ class State:
             return cls(path, note=_ignored(path, "it is not a regular file of a sane size"))
         try:
             points = _parse(json.loads(data.decode("utf-8")))
-        except (UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
+        except (
+            UnicodeDecodeError,
+            ValueError,
+            TypeError,
+            KeyError,
+            ArithmeticError,
+            RecursionError,
+        ) as error:
             if isinstance(error, UnicodeDecodeError):
                 reason = "it is not UTF-8 text"
             elif isinstance(error, ValueError):
@@ -140,22 +148,31 @@ class State:
         """Keep `point` (None: keep nothing for its routine and pacing) in place of the one of
         its routine and pacing and of `replacing`, and write the file atomically. OSError
         if it cannot be written."""
-        gone = list(replacing)
         if point is not None:
             point = replace(point, saved=time.time())
-        others = [p for p in self.points if not _same(p, point) and p not in gone]
-        self.points = ([point] if point is not None else []) + others[: KEEP - 1]
-        document = {"version": VERSION, "sessions": [p.to_json() for p in self.points]}
-        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return write_atomic(self.path, text.encode("utf-8"))
+        return self._write(point, lambda p: _same(p, point), replacing)
 
     def forget(
         self, routine: str, pacing: Mapping[str, Any], *, replacing: Sequence[Point] = ()
     ) -> Path:
         """Keep nothing for `routine` at `pacing`, nor `replacing`; OSError as `remember`."""
-        self.points = [p for p in self.points if (p.routine, dict(p.pacing)) != (routine, pacing)]
-        return self.remember(None, replacing=replacing)
+        key = (routine, dict(pacing))
+        return self._write(None, lambda p: (p.routine, dict(p.pacing)) == key, replacing)
+
+    def _write(
+        self, point: Point | None, dropped: Callable[[Point], bool], replacing: Sequence[Point]
+    ) -> Path:
+        """Write the file with `point` first, then the points in it now but those `dropped`
+        and `replacing`. The file is read again just before: another `coach play` may have
+        kept its own place since this state was loaded, and that place stays."""
+        gone = list(replacing)
+        self.points = State.load(self.path).points  # a damaged file is written afresh
+        others = [p for p in self.points if not dropped(p) and p not in gone]
+        self.points = ([point] if point is not None else []) + others[: KEEP - 1]
+        document = {"version": VERSION, "sessions": [p.to_json() for p in self.points]}
+        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(self.path, text.encode("utf-8"))
 
 
 def _same(point: Point, other: Point | None) -> bool:
@@ -170,27 +187,38 @@ def _ignored(path: Path, reason: str) -> str:
 
 
 def _parse(document: Any) -> list[Point]:
-    """Points from the file's JSON; TypeError or KeyError when it is not what coach wrote."""
+    """Points from the file's JSON; TypeError or KeyError when it is not what coach wrote:
+    each value of the type coach writes (a step and a count are whole numbers, not booleans,
+    0 or more; the time saved a finite number; the names strings)."""
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise TypeError("not a coach resume state")
+    sessions = document["sessions"]
+    if not isinstance(sessions, list):
+        raise TypeError("bad sessions")
     points = []
-    for entry in document["sessions"]:
-        step = entry["step"]
-        if step is not None and (not isinstance(step, int) or step < 0):
-            raise TypeError("bad step")
-        if not isinstance(entry["pacing"], dict) or not isinstance(entry["routine"], str):
+    for entry in sessions:
+        if not isinstance(entry, dict):
             raise TypeError("bad entry")
-        points.append(
-            Point(
-                entry["routine"],
-                entry["pacing"],
-                step,
-                str(entry.get("name", "")),
-                int(entry.get("steps", 0)),
-                float(entry.get("saved", 0.0)),
-            )
-        )
+        step, name = entry["step"], entry.get("name", "")
+        steps, saved = entry.get("steps", 0), entry.get("saved", 0.0)
+        if (
+            not isinstance(entry["routine"], str)
+            or not isinstance(entry["pacing"], dict)
+            or (step is not None and not _count(step))
+            or not _count(steps)
+            or not isinstance(name, str)
+            or isinstance(saved, bool)
+            or not isinstance(saved, (int, float))
+            or not math.isfinite(saved)
+        ):
+            raise TypeError("bad entry")
+        points.append(Point(entry["routine"], entry["pacing"], step, name, steps, float(saved)))
     return points
+
+
+def _count(value: Any) -> bool:
+    """Whether `value` is a whole number of 0 or more (JSON's true is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from coach.timeline import Timeline
 
 termios = pytest.importorskip("termios")
 
-from test_live import GOOD, PtyCoach, coach_env, frames  # noqa: E402  (after the skip)
+from test_live import GOOD, LOST_DEVICE, PtyCoach, coach_env, frames  # noqa: E402  (after the skip)
 
 SUMMARY = re.compile(r"Played \d+:\d\d( from step \d+)? \(pauses not counted\)")
 
@@ -175,6 +175,11 @@ def test_resume_with_nothing_to_resume_plays_from_the_beginning(tmp_path: Path, 
     )
 
 
+def one_entry(fields: str) -> bytes:
+    """A state of one session of routine "r" with these more `fields` (JSON text)."""
+    return ('{"version": 1, "sessions": [{"routine": "r", "pacing": {}, ' + fields + "}]}").encode()
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
@@ -182,6 +187,11 @@ def test_resume_with_nothing_to_resume_plays_from_the_beginning(tmp_path: Path, 
         (b"\xff\xfe garbage", "it is not UTF-8 text"),
         (b'{"version": 1, "sessions": [{"routine": 3}]}', "it is damaged"),
         (b"[]", "it is damaged"),
+        # 1e400 reads as infinity, which int() refused with OverflowError
+        (one_entry('"step": 0, "steps": 1e400'), "it is damaged"),
+        (one_entry('"step": true, "steps": 1'), "it is damaged"),
+        (one_entry('"step": 0, "saved": 1e400'), "it is damaged"),
+        (one_entry('"step": 0, "name": ["x"]'), "it is damaged"),
         (None, "it is not a regular file"),
     ],
 )
@@ -246,6 +256,88 @@ def test_at_another_pacing_it_resumes_by_the_step_name_with_a_note(
     # Finished: the point at the other pacing was the one resumed, and is gone with it.
     saved = json.loads(path.read_text())["sessions"]
     assert [(s["pacing"], s["step"]) for s in saved] == [({"engine": "pyttsx3"}, None)]
+
+
+def wall_point(step: int, name: str) -> resume.Point:
+    """A place in wall-release at the pacing a test's plain `coach play wall-release` has."""
+    return resume.Point("built-in wall-release", {"engine": "pyttsx3"}, step, name, 8)
+
+
+def test_quitting_a_plain_play_in_the_opening_keeps_the_saved_place(
+    tmp_path: Path, wall: dict, pty_run: list
+) -> None:
+    """A place saved earlier survives a plain `coach play` quit before step 1 (nothing was
+    played to go on from), and the command to start again keeps the options typed."""
+    path = state_file(tmp_path)
+    resume.State(path).remember(wall_point(2, "Roll the base of your buttocks"))
+    before = json.loads(path.read_text())
+    env = env_for(tmp_path, wall["cache"], tmp_path / "paced.raw", paced_conf(tmp_path, 1))
+    run = PtyCoach(["-m", "coach", "play", "wall-release", "--volume", "80"], env)
+    pty_run.append(run)
+    run.wait_for(" left | ")
+    run.send(b"q")
+    assert run.finish() == 0, run.text()
+    text = run.text()
+    assert (
+        "Stopped in the opening, before step 1 of 8. "
+        "Start it again with: coach play wall-release --volume 80" in text
+    ), text
+    assert json.loads(path.read_text()) == before
+
+
+def test_a_device_lost_mid_session_keeps_the_place_and_sums_up(tmp_path: Path, wall: dict) -> None:
+    """The device's pipe closes in the middle of step 3: coach says where it stopped and
+    how to resume, keeps the place and sums up, then reports the device's failure."""
+    from coach import session
+
+    timeline = session.build("wall-release", None, wall["cache"]).timeline
+    step3 = timeline.chapters[2]
+    middle = (step3.start + step3.end) // 2 * 2 * timeline.channels  # in bytes
+    conf = tmp_path / "lost.conf"
+    conf.write_text(LOST_DEVICE.format(f"|head -c {middle} > {tmp_path / 'device.raw'}"))
+    env = env_for(tmp_path, wall["cache"], tmp_path / "unused.raw", conf)
+    result = run_coach("play", "wall-release", env=env)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    stopped = next(i for i, line in enumerate(lines) if line.startswith("Stopped "))
+    assert lines[stopped] == (
+        "Stopped in step 3 of 8 (Roll the base of your buttocks). "
+        "Resume with: coach play wall-release --resume"
+    ), result.stderr
+    assert re.match(SUMMARY.pattern + r": 2 of 8 steps done\.$", lines[stopped + 1])
+    assert "The audio device failed during playback" in "\n".join(lines[stopped + 2 :])
+    assert "Traceback" not in result.stderr
+    saved = json.loads(state_file(tmp_path).read_text())["sessions"]
+    assert [(s["routine"], s["step"]) for s in saved] == [("built-in wall-release", 2)]
+
+
+def test_two_sittings_at_once_both_keep_their_place(
+    tmp_path: Path, wall: dict, tiny: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `coach play` runs of different routines, started before either ends: the one
+    that ends last does not write over the other's place with what it read at its start."""
+    from coach import session
+    from coach.cli_resume import Sitting
+
+    monkeypatch.setenv("COACH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("COACH_CONFIG", str(tmp_path / "no-profile.toml"))
+    monkeypatch.setenv("COACH_ENGINE", "pyttsx3")
+    first, second = Sitting("wall-release", {}, "pyttsx3"), Sitting(GOOD, {}, "pyttsx3")
+    wall_timeline = session.build("wall-release", None, wall["cache"]).timeline
+    tiny_timeline = session.build(GOOD, None, tiny["cache"]).timeline
+    in_step = wall_timeline.chapters[2].start + 10
+    first.end(wall_timeline, [(0, in_step)], None, finished=False)
+    second.end(tiny_timeline, [(0, tiny_timeline.chapters[0].start + 10)], None, False)
+    saved = resume.State.load(state_file(tmp_path)).points
+    assert sorted((p.routine, p.step) for p in saved) == sorted(
+        [("built-in wall-release", 2), (second.key, 0)]
+    )
+    # Forgetting (a resumed sitting quit in the opening) also leaves the other's place.
+    third = Sitting(GOOD, {}, "pyttsx3")
+    first.state.remember(wall_point(5, "Roll your shoulder blades"))
+    third.state.forget(third.key, third.pacing)
+    saved = resume.State.load(state_file(tmp_path)).points
+    assert [(p.routine, p.step) for p in saved] == [("built-in wall-release", 5)]
 
 
 # ---------------------------------------------------------------------------------------
