@@ -84,7 +84,8 @@ def _label(timeline: Timeline, position: int, jump: bool = False) -> tuple[str, 
 def where_text(timeline: Timeline, position: int) -> str:
     """What coach says when asked where the listener is, in the session's language: "Step 3
     of 8, Wall roll. Rep 12 of 25." (the rep only in a run of reps; in the opening and between
-    steps: "Step 1 of 8, Settle, comes next."). The status line stays in English: it is coach's own display."""
+    steps: "Step 1 of 8, Settle, comes next."). The status line stays in English: it is
+    coach's own display."""
     said = words_for(timeline.language).where
     place, index, name = step_place(timeline, position)
     total = len(timeline.chapters)
