@@ -35,7 +35,15 @@ if TYPE_CHECKING:
 
 class CoachGroup(click.Group):
     """Turns every CoachError into one clear message and a non-zero exit, never a traceback;
-    Ctrl-C, SIGTERM and SIGHUP stop a command the same way (see `stop_signals`)."""
+    Ctrl-C, SIGTERM and SIGHUP stop a command the same way (see `stop_signals`); standard
+    output that cannot be written is one line too, a closed pipe a quiet exit (see
+    `writing_stdout`: it covers --help and --version as well, which come before `invoke`)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from coach.cli_stdout import writing_stdout
+
+        with writing_stdout():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

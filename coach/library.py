@@ -33,7 +33,7 @@ def user_dir() -> Path:
     exist yet."""
     given = os.environ.get(ROUTINES_ENV, "").strip()
     if given:
-        return Path(given).expanduser()
+        return _absolute(Path(given).expanduser())  # read now: a later chdir cannot move it
     import platformdirs  # only when asked: `coach check` and sessions by path never need it
 
     return Path(platformdirs.user_data_dir("coach", appauthor=False)) / "routines"
@@ -57,6 +57,20 @@ def shared_include(name: str) -> Path | None:
     if _SHARED_NAME.fullmatch(name) and name in shared_names():
         return routines_dir() / f"_{name}{ROUTINE_SUFFIX}"
     return None
+
+
+def shared_in(code: str) -> list[str]:
+    """The shared include files (their `coach:NAME` names) whose `language:` is `code`."""
+    from coach.parser import parse
+    from coach.words import ENGLISH, language_code
+
+    found = []
+    for name in shared_names():
+        path = routines_dir() / f"_{name}{ROUTINE_SUFFIX}"
+        header = parse(path.read_text(encoding="utf-8"), str(path))[0].header
+        if (language_code(header.language) or ENGLISH) == code:
+            found.append(SHARED_PREFIX + name)
+    return found
 
 
 def user_routines() -> list[Path]:
@@ -90,13 +104,16 @@ def listing() -> list[Listed]:
 def resolve(ref: str) -> Path:
     """A ROUTINE argument: a path to a routine file, or a routine's name.
 
-    A name is looked for as NAME.routine in the current folder, then in your folder, then
-    among the built-ins; the first that exists wins. Only looks at what a path is (never
-    opens it): a FIFO or a device is refused, named as such, wherever it is found.
+    It is a path if it looks like one (see `is_path`), whatever is in the current folder;
+    otherwise a name, looked for as NAME.routine in the current folder, then in your folder,
+    then among the built-ins; the first that exists wins. A bare word is never taken for a
+    file or folder of that name here: `coach show lower-back` beside a folder `lower-back`
+    is the routine. Only looks at what a path is (never opens it): a FIFO or a device is
+    refused, named as such, wherever it is found.
     """
-    path = Path(ref)
-    mode = _mode(path) if ref else None
-    if path.suffix == ROUTINE_SUFFIX or mode is not None or "/" in ref or os.sep in ref:
+    if is_path(ref):
+        path = Path(ref)
+        mode = _mode(path)
         if mode is None:
             raise RoutineNotFound(f"{ref}: no such routine file")
         _refuse_unless_file(ref, mode)
@@ -109,6 +126,13 @@ def resolve(ref: str) -> Path:
                 _refuse_unless_file(str(candidate), found)
                 return candidate
     raise RoutineNotFound(_not_found(ref))
+
+
+def is_path(ref: str) -> bool:
+    """Whether a ROUTINE argument is a path rather than a name: it ends in .routine, has a
+    folder separator in it, or starts with a dot (`.`, `..`, a hidden file)."""
+    separators = ("/", os.sep, os.altsep or os.sep)
+    return ref.endswith(ROUTINE_SUFFIX) or ref.startswith(".") or any(s in ref for s in separators)
 
 
 def builtin_source(name: str) -> bytes:
@@ -142,9 +166,14 @@ def _not_found(ref: str) -> str:
     names = [*_stems(Path()), *[p.stem for p in user_routines()], *builtin_names()]
     close = _close(ref, list(dict.fromkeys(names)))
     also = f" Did you mean {close}?" if close else ""
+    here = _absolute(Path())
+    folder = f"the current folder ({here})" if here.is_absolute() else "the current folder"
+    mode = _mode(Path(ref))
+    if mode is not None and stat.S_ISREG(mode):  # a file named like a word: say how to use it
+        also += f" To use the file '{shown}' here, give it as a path: ./{shown}."
     return (
-        f"no routine named '{shown}'.{also} Looked for {shown}{ROUTINE_SUFFIX} in the current "
-        f"folder ({Path.cwd()}), in your routine folder ({user_dir()}) and "
+        f"no routine named '{shown}'.{also} Looked for {shown}{ROUTINE_SUFFIX} in {folder}, "
+        f"in your routine folder ({user_dir()}) and "
         f"among the built-in routines ({', '.join(builtin_names())})"
     )
 
@@ -183,6 +212,14 @@ def _refuse_unless_file(shown: str, mode: int) -> None:
 def _excerpt(text: str, limit: int = 200) -> str:
     """A name as messages quote it: a hostile argument can be very long."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _absolute(path: Path) -> Path:
+    """`path` made absolute against the current folder; as it is if that folder is gone."""
+    try:
+        return path.absolute()
+    except OSError:  # the current folder was deleted (or cannot be reached)
+        return path
 
 
 def _mode(path: Path) -> int | None:

@@ -19,6 +19,7 @@ from coach.diagnostics import Diagnostic, Position, RoutineNotFound, sort_key
 from coach.filekinds import file_kind
 from coach.parser import parse
 from coach.soundprobe import SoundFileError, SoundInfo, probe_sound
+from coach.words import LANGUAGES, language_code
 
 __all__ = ["MAX_FILE_BYTES", "MAX_INCLUDE_DEPTH", "check_file", "decode", "load", "load_text"]
 
@@ -211,6 +212,8 @@ class _Expander:
             return
         included, diagnostics = parse(text, display)
         self.diagnostics.extend(diagnostics)
+        if node.path.startswith(library.SHARED_PREFIX):
+            self.language(where, node.path, included.header.language)
         self.routine.sources.update(included.sources)
         inner = nodes.block_depth(included.body)
         if depth + inner > MAX_BLOCK_DEPTH:
@@ -238,6 +241,17 @@ class _Expander:
             self.report(where, message, f"coach's shared include files are {known}")
             return None
         return target.resolve()
+
+    def language(self, where: Position, raw: str, written: str) -> None:
+        """A warning when a shared include file speaks another language than the routine."""
+        want, have = language_code(self.routine.header.language), language_code(written)
+        if want is None or have is None or want == have:
+            return  # a language coach does not speak is the checker's to report
+        ours = " or ".join(f"include: {name}" for name in library.shared_in(want))
+        spoken = LANGUAGES[want].name
+        hint = f"the one in {spoken} is: {ours}" if ours else f"none of them is in {spoken}"
+        message = f"'{raw}' is in {LANGUAGES[have].name}, but this routine is in {spoken}"
+        self.report(where, message, hint, warning=True)
 
     def may_include(self, where: Position, target: Path, display: str, chain: Chain) -> bool:
         """Depth, cycle and count limits for one more include."""

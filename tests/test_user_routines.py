@@ -106,6 +106,40 @@ def test_an_unknown_name_gets_a_did_you_mean_from_each_place(place, here, mine):
     assert f"Did you mean '{name or 'evening-roll'}'" in result.stderr
 
 
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_a_bare_name_is_a_routine_s_name_whatever_is_in_the_current_folder(kind, here, mine):
+    if kind == "folder":
+        (here / "lower-back").mkdir()
+    else:
+        (here / "lower-back").write_text("not a routine\n")
+    assert shown_title(coach("show", "lower-back", here=here, mine=mine)) == "Lower back"
+
+
+def test_a_path_to_a_folder_is_still_refused_as_one(here, mine):
+    (here / "lower-back").mkdir()
+    result = coach("show", "./lower-back", here=here, mine=mine)
+    assert result.returncode == 1
+    assert "./lower-back: is a directory, not a routine file" in result.stderr
+
+
+def test_check_of_a_folder_by_its_bare_name_still_checks_the_folder(here, mine):
+    (here / "lower-back").mkdir()
+    (here / "lower-back" / "a.routine").write_text(tiny("A"))
+    (here / "lower-back" / "b.routine").write_text(tiny("B"))
+    result = coach("check", "lower-back", here=here, mine=mine)
+    assert result.returncode == 0, result.stderr
+    assert "ok: 2 files checked" in result.stderr
+
+
+def test_a_file_named_like_an_unknown_name_is_pointed_to_by_its_path(here, mine):
+    (here / "notes").write_text(tiny("Notes"))
+    result = coach("show", "notes", here=here, mine=mine)
+    assert result.returncode == 1
+    assert "no routine named 'notes'" in result.stderr
+    assert "give it as a path: ./notes" in result.stderr
+    assert shown_title(coach("show", "./notes", here=here, mine=mine)) == "Notes"
+
+
 def test_an_unknown_name_says_where_it_looked(here, mine):
     message = coach("show", "no-such", here=here, mine=mine).stderr
     assert f"in the current folder ({here})" in message
@@ -127,6 +161,15 @@ def test_without_coach_routines_your_folder_is_in_the_platform_data_directory(
     monkeypatch.setenv("COACH_ROUTINES", " ")  # blank counts as unset
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert library.user_dir() == tmp_path / "data" / "coach" / "routines"
+
+
+def test_a_relative_coach_routines_is_taken_from_where_coach_was_started(tmp_path, mine):
+    env = {"COACH_ROUTINES": "mine"}
+    result = run_coach("new", "evening", "--mine", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote {mine / 'evening.routine'}." in result.stderr
+    listed = run_coach("list", cwd=tmp_path, env=env)
+    assert f"{mine}" in listed.stderr and "(yours)" in listed.stdout
 
 
 def test_list_shows_yours_beside_the_built_ins_marked_as_yours(here, mine, cache):
@@ -298,6 +341,31 @@ def test_coach_names_only_the_shared_include_files(name, tmp_path):
     message = run_coach("check", str(routine)).stderr
     assert f"'{name}' is not one of coach's shared include files" in message
     assert "coach:safety, coach:sicherheit" in message
+
+
+@pytest.mark.parametrize(
+    ("language", "included", "ours"), [("de", "safety", "sicherheit"), ("", "sicherheit", "safety")]
+)
+def test_a_shared_file_in_another_language_is_a_warning_naming_the_right_one(
+    language, included, ours, tmp_path
+):
+    routine = tmp_path / "mine.routine"
+    header = f"language: {language}\n" if language else ""
+    routine.write_text(f"title: Mine\n{header}\ninclude: coach:{included}\nsay: Go.\n")
+    result = run_coach("check", str(routine))
+    assert result.returncode == 0, result.stderr
+    line = 4 if language else 3
+    assert f"mine.routine:{line}:10: warning: 'coach:{included}' is in " in result.stderr
+    assert f"hint: the one in {'German' if language else 'English'} is: include: coach:{ours}" in (
+        result.stderr
+    )
+
+
+def test_a_shared_file_in_the_routine_s_language_is_no_warning(tmp_path):
+    routine = tmp_path / "mine.routine"
+    routine.write_text("title: Mein\nlanguage: de-AT\n\ninclude: coach:sicherheit\n")
+    result = run_coach("check", str(routine))
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 # --- docs that ship with coach, and the built-ins' sources --------------------------------
