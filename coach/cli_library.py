@@ -43,11 +43,11 @@ def new(name: str, from_routine: str | None, mine: bool, force: bool) -> None:
     Example: coach new morning --from wall-release
     """
     from coach.library import builtin_source
-    from coach.starter import in_your_folder, write_starter
+    from coach.starter import in_your_folder, shell_word, write_starter
 
     text = builtin_source(from_routine) if from_routine is not None else None
     path = write_starter(in_your_folder(name) if mine else name, force, text)
-    quoted = shlex.quote(str(path))  # pasted into a shell, a name with spaces stays one
+    quoted = shell_word(str(path))  # pasted into a shell, "Morning Stretch" stays one word
     click.echo(f"Wrote {path}. Next:\n  coach check {quoted}\n  coach play {quoted}", err=True)
 
 

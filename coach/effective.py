@@ -115,7 +115,7 @@ def table(
                 f"(--{tempo_given[0]} replaces your profile's {describe({key: profile[key]})})"
             )
             rows.append(Effective(key, f"- {replaced}", COMMAND_LINE))
-        elif key in ("engine", "cache-dir") and _env_name(key) in env and env[_env_name(key)]:
+        elif key in ("engine", "cache-dir") and env.get(_env_name(key), "").strip():  # ' ': unset
             rows.append(Effective(key, env[_env_name(key)].strip(), ENVIRONMENT))
         elif key in profile:
             rows.append(Effective(key, _shown(key, profile[key]), PROFILE))

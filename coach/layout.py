@@ -99,7 +99,11 @@ def session_too_long(timeline: Timeline, path: str) -> Diagnostic | None:
         f"the session lasts {format_duration(routine)} once its speech is rendered,"
         " over the 4 hour limit for a whole routine"
     )
-    hint = "its speech takes longer than the estimate of 'coach check'; shorten the routine"
+    hint = (
+        "'coach check' judges the routine at its own pacing and estimates its speech; the"
+        " rendered speech, or your pacing (profile or options such as --slower, --rate,"
+        " --gap), makes it longer: shorten the routine or change the pacing"
+    )
     return Diagnostic(Position(path, 1, 1), message, "error", hint)
 
 

@@ -62,8 +62,14 @@ def starter_text(name: str) -> str:
     shell, so they work when pasted whatever the name (spaces, quotes)."""
     path = Path(name)
     title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize() or "My routine"
-    filename, mp3 = shlex.quote(path.name), shlex.quote(f"{path.stem}.mp3")
+    filename, mp3 = shell_word(path.name), shell_word(f"{path.stem}.mp3")
     return STARTER.format(title=title, filename=filename, mp3=mp3)
+
+
+def shell_word(path: str) -> str:
+    """`path` as one word for a shell that coach takes as a file: quoted, and a name that
+    starts with "-" prefixed with ./ so no command reads it as an option."""
+    return shlex.quote(f"./{path}" if path.startswith("-") else path)
 
 
 def starter_path(name: str) -> Path:

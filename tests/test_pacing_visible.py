@@ -222,3 +222,18 @@ def test_the_default_loudness_shown_is_the_mixer_s() -> None:
 
     shown = {row.key: row.value for row in effective.table({}, environ={})}["loudness"]
     assert shown == f"{DEFAULT_LOUDNESS:g} LUFS"
+
+
+def test_a_profile_pacing_past_4_hours_is_named_as_the_cause(tmp_path: Path) -> None:
+    routine = tmp_path / "slow.routine"
+    routine.write_text("title: L\n\nrepeat 700 times at 4 per minute:\n    beat: up\n")
+    config = tmp_path / "config.toml"
+    config.write_text("slower = 50\n")
+    env = {**os.environ, "COACH_CONFIG": str(config), "COACH_CACHE_DIR": str(tmp_path / "c")}
+    run = [sys.executable, "-m", "coach"]
+    checked = subprocess.run([*run, "check", str(routine)], capture_output=True, text=True, env=env)
+    assert checked.returncode == 0  # the routine at its own pacing: under 3 hours
+    shown = subprocess.run([*run, "show", str(routine)], capture_output=True, text=True, env=env)
+    assert shown.returncode == 1
+    assert "over the 4 hour limit" in shown.stderr and "--slower" in shown.stderr
+    assert "Traceback" not in shown.stderr
