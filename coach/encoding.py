@@ -30,8 +30,10 @@ def mp3_stream_encoder_args() -> list[str]:
 
 
 def ogg_encoder_args() -> list[str]:
-    """ffmpeg output options for Ogg Vorbis (quality 4)."""
-    return ["-c:a", "libvorbis", "-q:a", "4"]
+    """ffmpeg output options for Ogg Vorbis, quality 6: at 22 kHz Vorbis overshoots the mix's
+    true peaks by more than MP3 does (3.2 dB at quality 4, measured on wall-release, past
+    the -1 dBTP an export promises; 1.7 dB at quality 6), for about a quarter more bytes."""
+    return ["-c:a", "libvorbis", "-q:a", "6"]
 
 
 def ffmpeg_command(ffmpeg: str, fmt: str, meta: Path, out: Path | None) -> list[str]:
