@@ -45,6 +45,9 @@ SPEECH_POWER_DB = -21.2
 #: this many LU higher for each LU of target above it (calibrated on the built-in routines
 #: with espeak-ng, which loses about 0.18 LU per LU, and festival's HTS voice, about 0.05).
 LIMITER_IDLE_BELOW = -20.0
+#: A sound in the middle of a stereo mix (`side:`) peaks 3 dB lower in each channel than in
+#: mono, so the limiter, which holds each channel's peaks, starts that much later.
+STEREO_PEAK_ROOM_DB = 3.0
 LIMITER_LOSS_PER_LU = 0.15
 MAX_GAIN_DB = 30.0  # a nearly silent session is not blown up past this
 
@@ -111,7 +114,8 @@ def session_gain(timeline: Timeline, power_of: Callable[[Event], float], target:
     found = estimated_loudness(spans, timeline.sample_rate, timeline.length)
     if found is None:
         return 1.0
-    target += LIMITER_LOSS_PER_LU * max(0.0, target - LIMITER_IDLE_BELOW)
+    idle = LIMITER_IDLE_BELOW + (STEREO_PEAK_ROOM_DB if getattr(timeline, "stereo", False) else 0)
+    target += LIMITER_LOSS_PER_LU * max(0.0, target - idle)
     return float(10 ** (min(target - found, MAX_GAIN_DB) / 20))
 
 
