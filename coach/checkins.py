@@ -28,7 +28,7 @@ from coach.plan import ClipInfo, Overlay, Plan, Segment, SpeechLine
 from coach.texts import substitute
 from coach.timeline import Event
 from coach.units import format_duration
-from coach.words import DEFAULT, language_code, words_for
+from coach.words import DEFAULT, spoken_in, words_for
 
 # coach's own check-ins in English, for a routine without `check-in:` lines (coach.words
 # has them in every language coach speaks).
@@ -91,7 +91,7 @@ def interval_warning(statement: nodes.Hold | nodes.Repeat, period: float) -> tup
 def lines_of(header: nodes.Header) -> list[str]:
     """The check-in lines a routine speaks, in turn: its own, else coach's in its language."""
     if not header.check_ins:
-        return list(words_for(language_code(header.language) or "").check_ins)
+        return list(words_for(spoken_in(header.language)).check_ins)
     return [substitute(text.raw, {}) for text in header.check_ins]
 
 

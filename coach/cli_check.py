@@ -207,12 +207,12 @@ def _is_routine(name: str) -> bool:
 def _check_one(path: Path, voices: _Voices) -> list[Diagnostic]:
     """check_file, with the engine's voices when the routine names one."""
     from coach.loader import check_file
-    from coach.words import ENGLISH, language_code
+    from coach.words import spoken_in
 
     def voices_for(routine: nodes.Routine) -> set[str] | None:
         if not _names_a_voice(routine):
             return None
-        return voices.ids(language_code(routine.header.language) or ENGLISH)
+        return voices.ids(spoken_in(routine.header.language))
 
     return check_file(path, voices_for=voices_for)
 

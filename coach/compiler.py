@@ -11,7 +11,7 @@ from coach.defaults import DEFAULT_GAP, DEFAULT_RATE, DEFAULT_TEMPO_PERIOD
 from coach.diagnostics import Position
 from coach.plan import Overlay, Phase, PhaseKind, Plan, Segment, Side, SpeechLine
 from coach.texts import substitute as substitute  # part of this module's interface
-from coach.words import ENGLISH, language_code, words_for
+from coach.words import ENGLISH, spoken_in, words_for
 
 LEAD_IN = 0.5  # seconds of silence before the first cue, so no player clips it
 
@@ -91,7 +91,7 @@ class Overrides:
 
 def compile_routine(routine: nodes.Routine, overrides: Overrides | None = None) -> Plan:
     """Flatten `routine` into segments; the routine must already have passed the checker."""
-    language = language_code(routine.header.language) or ENGLISH
+    language = spoken_in(routine.header.language)
     compiler = _Compiler(overrides or Overrides(), language)
     pacing = compiler.settle(Pacing(), routine.header.settings)
     compiler.segments.append(Segment(steps=(), seconds=LEAD_IN))

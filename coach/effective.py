@@ -207,11 +207,9 @@ def _default(key: str, routine: nodes.Routine | None, env: Mapping[str, str]) ->
 
 
 def _language_code(routine: nodes.Routine | None) -> str:
-    from coach.words import ENGLISH, language_code
+    from coach.words import ENGLISH, spoken_in
 
-    if routine is None:
-        return ENGLISH
-    return language_code(routine.header.language) or ENGLISH
+    return ENGLISH if routine is None else spoken_in(routine.header.language)
 
 
 def _language(routine: nodes.Routine) -> Effective:

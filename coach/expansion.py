@@ -253,7 +253,7 @@ def first_line_past(routine: nodes.Routine, pace: Pace, limit: int) -> tuple[Pos
     are told apart by text, voice and rate, as speech synthesis tells them apart, and kept as
     hashes so memory stays small.
     """
-    said = words.words_for(words.language_code(routine.header.language) or words.ENGLISH)
+    said = words.words_for(words.spoken_in(routine.header.language))
     lines = _Lines(limit, lines_of(routine.header), said)
     found = lines.block(routine.body, pace, {})
     return None if found is None else (found, len(lines.seen))

@@ -62,13 +62,13 @@ def shared_include(name: str) -> Path | None:
 def shared_in(code: str) -> list[str]:
     """The shared include files (their `coach:NAME` names) whose `language:` is `code`."""
     from coach.parser import parse
-    from coach.words import ENGLISH, language_code
+    from coach.words import spoken_in
 
     found = []
     for name in shared_names():
         path = routines_dir() / f"_{name}{ROUTINE_SUFFIX}"
         header = parse(path.read_text(encoding="utf-8"), str(path))[0].header
-        if (language_code(header.language) or ENGLISH) == code:
+        if spoken_in(header.language) == code:
             found.append(SHARED_PREFIX + name)
     return found
 

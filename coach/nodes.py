@@ -203,7 +203,7 @@ class Header:
     about: str = ""
     equipment: str = ""
     source: str = ""
-    language: str = ""  # as written; "" is English (coach.words.language_of)
+    language: str = ""  # as written; "" is English (coach.words.spoken_in)
     settings: list[Setting] = field(default_factory=list)
     check_ins: list[Text] = field(default_factory=list)  # `check-in:` lines, in order
     # Where each text key's value starts, for the checker's messages.

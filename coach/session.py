@@ -61,9 +61,9 @@ def load_checked(
 def language_of(routine: nodes.Routine) -> str:
     """The code of the routine's `language:` (English when it names none, or one coach does
     not speak: the checker refuses that one)."""
-    from coach.words import ENGLISH, language_code
+    from coach.words import spoken_in
 
-    return language_code(routine.header.language) or ENGLISH
+    return spoken_in(routine.header.language)
 
 
 def routine_channels(ref: str) -> int:

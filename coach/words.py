@@ -174,6 +174,12 @@ def language_code(written: str) -> str | None:
     return code if code in LANGUAGES else None
 
 
+def spoken_in(written: str) -> str:
+    """The code of the language a routine is spoken in, from its `language:` as written:
+    English when it names none, or one coach does not speak (the checker refuses that)."""
+    return language_code(written) or ENGLISH
+
+
 def words_for(code: str) -> Words:
     """Coach's words in the language `code` (English when coach does not speak it: the
     checker has refused such a routine already)."""
